@@ -210,6 +210,31 @@ func TestAssignmentFold(t *testing.T) {
 	}
 }
 
+// TestAssignmentInconsistent checks that an Assignment built by hand wrongly is an error, not a
+// panic.
+func TestAssignmentInconsistent(t *testing.T) {
+	for _, tc := range []struct {
+		a    Assignment
+		want string
+	}{
+		{Assignment{NSplits: 2, TestFold: []int{0, 1}, Sizes: []int{1}}, "NSplits=2 with 1 Sizes"},
+		{Assignment{NSplits: 0}, "NSplits=0"},
+		{Assignment{NSplits: 2, TestFold: []int{0, 2}, Sizes: []int{1, 1}}, "TestFold[1]=2"},
+		{Assignment{NSplits: 2, TestFold: []int{0, -1}, Sizes: []int{1, 1}}, "TestFold[1]=-1"},
+		{Assignment{NSplits: 2, TestFold: []int{0, 0}, Sizes: []int{1, 1}}, "Sizes[0]=1"},
+	} {
+		if _, err := tc.a.Splits(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v.Splits() = %v, want %q", tc.a, err, tc.want)
+		}
+		if _, err := tc.a.Fold(0); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v.Fold(0) = %v, want %q", tc.a, err, tc.want)
+		}
+		if _, err := tc.a.Test(0); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v.Test(0) = %v, want %q", tc.a, err, tc.want)
+		}
+	}
+}
+
 // TestMaxIndices checks that an output too large to allocate is an error, not a crash.
 func TestMaxIndices(t *testing.T) {
 	if err := checkTotal("x", 3, MaxIndices/2); err == nil {
