@@ -175,3 +175,8 @@ func mlp(dt tensor.Dtype, batch, in, hidden, out int, seed int64) graphCase {
 	outs := append([]*G.Node{cost, pred, h}, grads...)
 	return graphCase{g: g, inputs: []*G.Node{x, y}, params: params, cost: cost, grads: grads, outputs: outs}
 }
+
+func mathTanh(x float64) float64  { return math.Tanh(x) }
+func mathCos(x float64) float64   { return math.Cos(x) }
+func sigmoid64(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+func mathAbs(x float64) float64   { return math.Abs(x) }
