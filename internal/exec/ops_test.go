@@ -50,3 +50,90 @@ func (flattenOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "flatten") }
 func (flattenOp) Hashcode() uint32      { return 2 }
 func (flattenOp) String() string        { return "flatten" }
 func (flattenOp) ViewOf() int           { return 0 }
+
+// scaleOp multiplies a float32 tensor by c, into the preallocated value
+// without allocating.
+type scaleOp struct{ c float32 }
+
+func (scaleOp) Arity() int { return 1 }
+func (scaleOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+func (scaleOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
+	return ds[0].(tensor.Shape).Clone(), nil
+}
+func (op scaleOp) Do(vs ...G.Value) (G.Value, error) {
+	out := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(vs[0].Shape().Clone()...))
+	return op.UsePreallocDo(out, vs...)
+}
+func (op scaleOp) UsePreallocDo(p G.Value, vs ...G.Value) (G.Value, error) {
+	dst, src := p.(*tensor.Dense).Float32s(), vs[0].(*tensor.Dense).Float32s()
+	for i, v := range src {
+		dst[i] = op.c * v
+	}
+	return p, nil
+}
+func (scaleOp) ReturnsPtr() bool         { return false }
+func (scaleOp) CallsExtern() bool        { return false }
+func (scaleOp) OverwritesInput() int     { return -1 }
+func (op scaleOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "scale", op.c) }
+func (scaleOp) Hashcode() uint32         { return 3 }
+func (op scaleOp) String() string        { return fmt.Sprintf("scale%v", op.c) }
+
+// addOp adds two float32 tensors of one shape into the preallocated value.
+type addOp struct{}
+
+func (addOp) Arity() int { return 2 }
+func (addOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a, a)
+}
+func (addOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
+	return ds[0].(tensor.Shape).Clone(), nil
+}
+func (op addOp) Do(vs ...G.Value) (G.Value, error) {
+	out := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(vs[0].Shape().Clone()...))
+	return op.UsePreallocDo(out, vs...)
+}
+func (addOp) UsePreallocDo(p G.Value, vs ...G.Value) (G.Value, error) {
+	dst, a, b := p.(*tensor.Dense).Float32s(), vs[0].(*tensor.Dense).Float32s(), vs[1].(*tensor.Dense).Float32s()
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+	return p, nil
+}
+func (addOp) ReturnsPtr() bool      { return false }
+func (addOp) CallsExtern() bool     { return false }
+func (addOp) OverwritesInput() int  { return -1 }
+func (addOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "add") }
+func (addOp) Hashcode() uint32      { return 4 }
+func (addOp) String() string        { return "add" }
+
+// negOp negates its input in place through UnsafeDo.
+type negOp struct{}
+
+func (negOp) Arity() int { return 1 }
+func (negOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+func (negOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
+	return ds[0].(tensor.Shape).Clone(), nil
+}
+func (op negOp) Do(vs ...G.Value) (G.Value, error) {
+	return op.UnsafeDo(vs[0].(*tensor.Dense).Clone().(*tensor.Dense))
+}
+func (negOp) UnsafeDo(vs ...G.Value) (G.Value, error) {
+	d := vs[0].(*tensor.Dense).Float32s()
+	for i := range d {
+		d[i] = -d[i]
+	}
+	return vs[0], nil
+}
+func (negOp) ReturnsPtr() bool      { return true }
+func (negOp) CallsExtern() bool     { return false }
+func (negOp) OverwritesInput() int  { return 0 }
+func (negOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "neg") }
+func (negOp) Hashcode() uint32      { return 5 }
+func (negOp) String() string        { return "neg" }
