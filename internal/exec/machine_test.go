@@ -246,10 +246,49 @@ func TestValueErrors(t *testing.T) {
 	if _, err := New(nil); err == nil {
 		t.Fatal("New(nil): no error")
 	}
-	// Input of the wrong shape.
+	// An input whose bound tensor was reshaped behind the machine's back.
 	x := gc.inputs[0]
-	if err := G.UnsafeLet(x, tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(3, 4))); err == nil {
-		t.Log("UnsafeLet accepted a wrong shape")
+	if err := x.Value().(*tensor.Dense).Reshape(3, 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "shape") || !strings.Contains(err.Error(), `"x"`) {
+		t.Fatalf("Run with a reshaped input: err = %v", err)
+	}
+}
+
+// TestOutputsPrunesBackward: an inference machine on a training graph runs
+// only the forward nodes.
+func TestOutputsPrunesBackward(t *testing.T) {
+	gc := mlp(tensor.Float32, 8, 5, 6, 3, 3)
+	pred := gc.outputs[1]
+	full, err := New(gc.g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf, err := New(gc.g, Outputs(pred))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := inf.Stats().Nodes, full.Stats().Nodes; a*2 > b {
+		t.Fatalf("inference runs %d of %d nodes", a, b)
+	}
+	if _, err := inf.Value(gc.grads[0]); err == nil || !strings.Contains(err.Error(), "not part") {
+		t.Fatalf("a gradient node in an inference machine: err = %v", err)
+	}
+	got := machineValues(t, inf, []*G.Node{pred})
+	if err := full.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := full.Value(pred); err == nil {
+		t.Fatalf("pred is neither a sink nor a gradient, yet readable: %v", v)
+	}
+	ref, err := New(gc.g, Keep(pred))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, "pred", got[0], machineValues(t, ref, []*G.Node{pred})[0], 0)
+	if inf.PlannedBytes() >= ref.PlannedBytes() {
+		t.Fatalf("inference plans %d bytes, training %d", inf.PlannedBytes(), ref.PlannedBytes())
 	}
 }
 
@@ -303,4 +342,69 @@ func must(ns G.Nodes, err error) G.Nodes {
 		panic(err)
 	}
 	return ns
+}
+
+// TestPointerReturningOps: an op whose Do returns its input itself (not
+// declared a view) has its result copied, so that an in-place op after it
+// cannot overwrite the input; G.Iop becomes a view.
+func TestPointerReturningOps(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewVector(g, tensor.Float32, G.WithShape(4), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithShape(4), tensor.WithBacking([]float32{1, 2, 3, 4}))))
+	h := G.Must(G.ApplyOp(scaleOp{3}, x))
+	a := G.Must(G.ApplyOp(aliasOp{}, h))  // Do returns h's own value
+	n := G.Must(G.ApplyOp(negOp{}, a))    // in place on a's buffer
+	i := G.Must(G.ApplyOp(G.Iop{}, h))    // a view of h
+	ax := G.Must(G.ApplyOp(aliasOp{}, x)) // Do returns the caller's tensor
+	nx := G.Must(G.ApplyOp(negOp{}, ax))
+	out := G.Must(G.ApplyOp(addOp{}, G.Must(G.ApplyOp(addOp{}, n, i)), G.Must(G.ApplyOp(addOp{}, h, nx))))
+	m, err := New(g, Outputs(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlan(t, m)
+	for step := 0; step < 2; step++ {
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := m.Float32s(out)
+		for j, v := range []float32{1, 2, 3, 4} {
+			// -3v + 3v + 3v - v
+			if want := 2 * v; got[j] != want {
+				t.Fatalf("step %d element %d: %v, want %v", step, j, got[j], want)
+			}
+		}
+		if xs := x.Value().(*tensor.Dense).Float32s(); xs[0] != 1 {
+			t.Fatalf("the machine wrote into the caller's tensor: %v", xs)
+		}
+	}
+	if st := m.Stats(); st.Views != 1 || st.Copy != 2 || st.Copies != 2 {
+		t.Fatalf("stats %+v: want one view and two copies", st)
+	}
+}
+
+// TestPreallocFallback: an op whose UsePreallocDo fails but whose Do works
+// moves to Do plus a copy, as the TapeMachine would.
+func TestPreallocFallback(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewVector(g, tensor.Float32, G.WithShape(3), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithShape(3), tensor.WithBacking([]float32{1, 2, 3}))))
+	y := G.Must(G.ApplyOp(stubbornOp{scaleOp{2}}, x))
+	m, err := New(g, Outputs(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Stats(); st.Prealloc != 1 {
+		t.Fatalf("planned %+v", st)
+	}
+	for i := 0; i < 2; i++ {
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := m.Float32s(y)
+		assertClose(t, "y", floats(t, tensor.New(tensor.WithBacking(append([]float32(nil), got...)))), []float64{2, 4, 6}, 0)
+		if st := m.Stats(); st.Prealloc != 0 || st.Copy != 1 || st.Copies != 1 {
+			t.Fatalf("after run %d: %+v", i, st)
+		}
+	}
 }

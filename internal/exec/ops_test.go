@@ -137,3 +137,35 @@ func (negOp) OverwritesInput() int  { return 0 }
 func (negOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "neg") }
 func (negOp) Hashcode() uint32      { return 5 }
 func (negOp) String() string        { return "neg" }
+
+// aliasOp returns its input value itself, like an identity that does not
+// declare itself a view.
+type aliasOp struct{}
+
+func (aliasOp) Arity() int { return 1 }
+func (aliasOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+func (aliasOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
+	return ds[0].(tensor.Shape).Clone(), nil
+}
+func (aliasOp) Do(vs ...G.Value) (G.Value, error) { return vs[0], nil }
+func (aliasOp) ReturnsPtr() bool                  { return true }
+func (aliasOp) CallsExtern() bool                 { return false }
+func (aliasOp) OverwritesInput() int              { return -1 }
+func (aliasOp) WriteHash(h hash.Hash)             { fmt.Fprint(h, "alias") }
+func (aliasOp) Hashcode() uint32                  { return 6 }
+func (aliasOp) String() string                    { return "alias" }
+
+// stubbornOp has a UsePreallocDo that always fails; its Do works.
+type stubbornOp struct{ scaleOp }
+
+func (stubbornOp) UsePreallocDo(G.Value, ...G.Value) (G.Value, error) {
+	return nil, errors.New("no prealloc today")
+}
+func (op stubbornOp) Do(vs ...G.Value) (G.Value, error) {
+	out := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(vs[0].Shape().Clone()...))
+	return op.scaleOp.UsePreallocDo(out, vs...)
+}
+func (stubbornOp) String() string { return "stubborn" }
