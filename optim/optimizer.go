@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/selfsup/selfsup/nn"
+	"gorgonia.org/tensor"
 )
 
 // Optimizer updates parameters in place from their gradients.
@@ -61,11 +62,11 @@ func paramData(p *nn.Param, i int) ([]float32, error) {
 	if p.Value == nil {
 		return nil, fmt.Errorf("optim: parameter %q has no value", p.Name)
 	}
-	d, ok := p.Value.Data().([]float32)
-	if !ok {
-		return nil, fmt.Errorf("optim: parameter %q holds %v, not float32", p.Name, p.Value.Dtype())
+	if dt := p.Value.Dtype(); dt != tensor.Float32 {
+		return nil, fmt.Errorf("optim: parameter %q holds %v, not float32", p.Name, dt)
 	}
-	return d, nil
+	// Float32s aliases the backing array without the two allocations of Dense.Data.
+	return p.Value.Float32s(), nil
 }
 
 // slots is the per-parameter state shared by the optimizers: k float32 buffers per
