@@ -66,7 +66,7 @@ func TestSGDByHand(t *testing.T) {
 		want [2]float64
 	}{
 		{nil, [2]float64{0.9, 0.7}},                                    // w -= lr*g
-		{[]Option{Momentum(0.9)}, [2]float64{0.9, 0.61}},              // u = -0.1, then 0.9*-0.1-0.2
+		{[]Option{Momentum(0.9)}, [2]float64{0.9, 0.61}},               // u = -0.1, then 0.9*-0.1-0.2
 		{[]Option{Momentum(0.9), Nesterov()}, [2]float64{0.81, 0.349}}, // w += 0.9u - lr*g
 		{[]Option{WeightDecay(0.5)}, [2]float64{0.85, 0.6075}},         // w = w*(1-0.05) - 0.1g
 		{[]Option{L2(0.5)}, [2]float64{0.85, 0.6075}},                  // same for plain SGD
@@ -345,7 +345,9 @@ func TestStateRoundTrip(t *testing.T) {
 		func() Optimizer { o, _ := NewSGD(Momentum(0.9), Nesterov()); return o },
 		func() Optimizer { o, _ := NewLARS(WeightDecay(1e-4)); return o },
 	}
-	grad := func(s int) [][]float32 { return [][]float32{{0.1 * float32(s), -0.2, 0.3, 0.05}, {float32(s) - 1.5, 0.5}} }
+	grad := func(s int) [][]float32 {
+		return [][]float32{{0.1 * float32(s), -0.2, 0.3, 0.05}, {float32(s) - 1.5, 0.5}}
+	}
 	for _, m := range mk {
 		a := []*nn.Param{param(t, "k", []float32{1, 2, 3, 4}, 2, 2), param(t, "b", []float32{0.5, -0.5})}
 		o1 := m()

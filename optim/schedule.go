@@ -14,10 +14,11 @@ type Schedule interface {
 }
 
 // Observer is a Schedule that reacts to a monitored metric, such as Plateau. The training
-// loop calls Observe once at the end of every epoch with the epoch's metric.
+// loop calls Observe once at the end of every epoch with the epoch's metric; Observe
+// reports whether the rate changed.
 type Observer interface {
 	Schedule
-	Observe(metric float64)
+	Observe(metric float64) (changed bool)
 }
 
 // Constant is a schedule that always returns the same rate.
