@@ -51,7 +51,8 @@ func (l *LARS) State() State { return l.slots.state() }
 func (l *LARS) LoadState(params []*nn.Param, s State) error { return l.slots.load(params, s) }
 
 // TrustRatio returns the trust ratio LARS would use for a parameter with values w and
-// gradient g, excluded or not (exposed for tests and logging).
+// gradient g, excluded or not (1 if excluded), for logging and tests. It returns NaN if w
+// and g differ in length.
 func (l *LARS) TrustRatio(w, g []float32, excluded bool) float64 {
 	if excluded {
 		return 1

@@ -19,6 +19,8 @@ import (
 //
 // State and LoadState expose that state for checkpoints, as tensors named
 // "<optimizer>/<slot>/<parameter name>" (see the package documentation).
+//
+// An optimizer is not safe for concurrent use; different optimizers may step at once.
 type Optimizer interface {
 	// Name is the optimizer's kind ("adam", "sgd", "lars"), the prefix of its state tensors.
 	Name() string
