@@ -19,7 +19,7 @@
 //
 // Non-trainable parameters (batch-norm moving statistics) are skipped. Step checks all
 // lengths before touching anything and its errors name the parameter. After the first
-// step a Step allocates nothing. Parameters of 65,536 elements or more are split over
+// step a Step allocates nothing. Parameters of more than 32,768 elements are split over
 // up to GOMAXPROCS goroutines (at most 8); the result is bit-identical whatever the
 // number of cores, because the elementwise updates are independent and LARS' norms are
 // summed per fixed block of 32,768 elements, the block sums added in order.
