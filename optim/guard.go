@@ -1,0 +1,69 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/selfsup/selfsup/nn"
+)
+
+// NonFiniteError reports a NaN or infinite loss or gradient.
+type NonFiniteError struct {
+	Step  int64   // the training step
+	What  string  // "loss" or "gradient of <parameter name>"
+	Index int     // element index within the gradient (0 for the loss)
+	Value float32 // the offending value
+}
+
+func (e *NonFiniteError) Error() string {
+	if e.What == "loss" {
+		return fmt.Sprintf("optim: step %d: loss is %v", e.Step, e.Value)
+	}
+	return fmt.Sprintf("optim: step %d: %s is %v at element %d", e.Step, e.What, e.Value, e.Index)
+}
+
+// CheckFinite returns a *NonFiniteError naming step if loss or any element of grads is
+// NaN or infinite, and nil otherwise. params, when not nil, must be as long as grads and
+// names the gradients in the error; nil gradients are skipped. It allocates nothing
+// unless it finds a bad value.
+func CheckFinite(step int64, loss float32, params []*nn.Param, grads [][]float32) error {
+	if !finite32(loss) {
+		return &NonFiniteError{Step: step, What: "loss", Value: loss}
+	}
+	if params != nil && len(params) != len(grads) {
+		return fmt.Errorf("optim: CheckFinite: %d parameters but %d gradients", len(params), len(grads))
+	}
+	for i, g := range grads {
+		if allFinite(g) {
+			continue
+		}
+		for j, v := range g {
+			if !finite32(v) {
+				what := fmt.Sprintf("gradient %d", i)
+				if params != nil && params[i] != nil {
+					what = fmt.Sprintf("gradient of %q", params[i].Name)
+				}
+				return &NonFiniteError{Step: step, What: what, Index: j, Value: v}
+			}
+		}
+	}
+	return nil
+}
+
+// allFinite reports whether every element of x is finite: x*0 is 0 for a finite x and
+// NaN otherwise, and a sum of such terms stays 0 unless one is NaN. Four sums run
+// side by side.
+func allFinite(x []float32) bool {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+3 < len(x); i += 4 {
+		s0 += x[i] * 0
+		s1 += x[i+1] * 0
+		s2 += x[i+2] * 0
+		s3 += x[i+3] * 0
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * 0
+	}
+	return !math.IsNaN(float64(s0 + s1 + s2 + s3))
+}
