@@ -23,8 +23,9 @@ type Param struct {
 	L2 float32
 }
 
-// Data returns the parameter's values as a flat slice aliasing Value.
-func (p *Param) Data() []float32 { return p.Value.Data().([]float32) }
+// Data returns the parameter's values as a flat slice aliasing Value. It does not allocate
+// (Dense.Data would, through reflection).
+func (p *Param) Data() []float32 { return p.Value.Float32s() }
 
 // Params is the set of parameters of a model, in creation order. Creating a parameter draws
 // its initial values from the Params' own seeded source, so the same seed and the same
