@@ -1,0 +1,359 @@
+package ops
+
+import (
+	"math"
+
+	"github.com/selfsup/selfsup/internal/blas"
+)
+
+// elemChunk is the smallest run of elements worth a goroutine.
+const elemChunk = 1 << 14
+
+// planeChunk returns how many planes of s values make a worthwhile goroutine.
+func planeChunk(s int) int {
+	if s >= elemChunk {
+		return 1
+	}
+	return elemChunk/s + 1
+}
+
+// channelChunk is the number of channels per goroutine for per-channel reductions over n×s values.
+func channelChunk(n, s int) int {
+	per := n * s
+	if per >= elemChunk {
+		return 1
+	}
+	return elemChunk/per + 1
+}
+
+// sumPlane returns Σ (p-shift) and Σ (p-shift)², accumulated in four float32 lanes
+// combined in float64.
+func sumPlane(p []float32, shift float32) (sum, sq float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float32
+	i := 0
+	for ; i+4 <= len(p); i += 4 {
+		a, b, c, d := p[i]-shift, p[i+1]-shift, p[i+2]-shift, p[i+3]-shift
+		s0 += a
+		s1 += b
+		s2 += c
+		s3 += d
+		q0 += a * a
+		q1 += b * b
+		q2 += c * c
+		q3 += d * d
+	}
+	for ; i < len(p); i++ {
+		a := p[i] - shift
+		s0 += a
+		q0 += a * a
+	}
+	return float64(s0) + float64(s1) + float64(s2) + float64(s3), float64(q0) + float64(q1) + float64(q2) + float64(q3)
+}
+
+// ChannelSum implements Kernels.
+func (CPU) ChannelSum(n, c, s int, x, out []float32) error {
+	parFor(c, channelChunk(n, s), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var acc float64
+			for i := 0; i < n; i++ {
+				p := x[(i*c+ch)*s : (i*c+ch+1)*s]
+				var a0, a1, a2, a3 float32
+				j := 0
+				for ; j+4 <= len(p); j += 4 {
+					a0 += p[j]
+					a1 += p[j+1]
+					a2 += p[j+2]
+					a3 += p[j+3]
+				}
+				for ; j < len(p); j++ {
+					a0 += p[j]
+				}
+				acc += float64(a0) + float64(a1) + float64(a2) + float64(a3)
+			}
+			out[ch] = float32(acc)
+		}
+	})
+	return nil
+}
+
+// AddChannel implements Kernels.
+func (CPU) AddChannel(n, c, s int, x, b, y []float32) error {
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			bv := b[pi%c]
+			src, dst := x[pi*s:(pi+1)*s], y[pi*s:(pi+1)*s]
+			for j := range dst {
+				dst[j] = src[j] + bv
+			}
+		}
+	})
+	return nil
+}
+
+// ChannelMoments implements Kernels. Sums are taken around the channel's first value to
+// avoid cancellation when the mean is large against the spread.
+func (CPU) ChannelMoments(n, c, s int, x, mean, variance []float32) error {
+	m := float64(n * s)
+	parFor(c, channelChunk(n, s), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			shift := x[ch*s]
+			var sum, sq float64
+			for i := 0; i < n; i++ {
+				a, b := sumPlane(x[(i*c+ch)*s:(i*c+ch+1)*s], shift)
+				sum += a
+				sq += b
+			}
+			mu := sum / m
+			v := sq/m - mu*mu
+			if v < 0 {
+				v = 0
+			}
+			mean[ch] = float32(mu + float64(shift))
+			variance[ch] = float32(v)
+		}
+	})
+	return nil
+}
+
+// ScaleShift implements Kernels.
+func (CPU) ScaleShift(n, c, s int, x, scale, shift, y []float32) error {
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			a, b := scale[pi%c], shift[pi%c]
+			src, dst := x[pi*s:(pi+1)*s], y[pi*s:(pi+1)*s]
+			for j := range dst {
+				dst[j] = src[j]*a + b
+			}
+		}
+	})
+	return nil
+}
+
+// BatchNormGradGamma implements Kernels.
+func (CPU) BatchNormGradGamma(n, c, s int, x, dy, mean, invstd, dgamma []float32) error {
+	parFor(c, channelChunk(n, s), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mu := mean[ch]
+			var acc float64
+			for i := 0; i < n; i++ {
+				xp, dp := x[(i*c+ch)*s:(i*c+ch+1)*s], dy[(i*c+ch)*s:(i*c+ch+1)*s]
+				var a0, a1 float32
+				j := 0
+				for ; j+2 <= len(xp); j += 2 {
+					a0 += dp[j] * (xp[j] - mu)
+					a1 += dp[j+1] * (xp[j+1] - mu)
+				}
+				for ; j < len(xp); j++ {
+					a0 += dp[j] * (xp[j] - mu)
+				}
+				acc += float64(a0) + float64(a1)
+			}
+			dgamma[ch] = float32(acc) * invstd[ch]
+		}
+	})
+	return nil
+}
+
+// BatchNormGradInput implements Kernels. In training mode
+// dx = k·dy + a·x + b with k = gamma·invstd, a = -k·invstd·dgamma/M and
+// b = -k·dbeta/M - a·mean.
+func (CPU) BatchNormGradInput(n, c, s int, training bool, x, dy, mean, invstd, gamma, dgamma, dbeta, dx []float32) error {
+	m := float32(n * s)
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			ch := pi % c
+			k := gamma[ch] * invstd[ch]
+			dp, out := dy[pi*s:(pi+1)*s], dx[pi*s:(pi+1)*s]
+			if !training {
+				for j := range out {
+					out[j] = k * dp[j]
+				}
+				continue
+			}
+			a := -k * invstd[ch] * dgamma[ch] / m
+			b := -k*dbeta[ch]/m - a*mean[ch]
+			xp := x[pi*s : (pi+1)*s]
+			for j := range out {
+				out[j] = k*dp[j] + a*xp[j] + b
+			}
+		}
+	})
+	return nil
+}
+
+// ReLU implements Kernels.
+func (CPU) ReLU(x, y []float32) error {
+	parFor(len(x), elemChunk, func(lo, hi int) {
+		src, dst := x[lo:hi], y[lo:hi]
+		for i, v := range src {
+			dst[i] = max(v, 0)
+		}
+	})
+	return nil
+}
+
+// ReLUGrad implements Kernels.
+func (CPU) ReLUGrad(y, dy, dx []float32) error {
+	parFor(len(y), elemChunk, func(lo, hi int) {
+		yy, d, out := y[lo:hi], dy[lo:hi], dx[lo:hi]
+		for i, v := range yy {
+			if v > 0 {
+				out[i] = d[i]
+			} else {
+				out[i] = 0
+			}
+		}
+	})
+	return nil
+}
+
+// Add implements Kernels.
+func (CPU) Add(a, b, y []float32) error {
+	parFor(len(a), elemChunk, func(lo, hi int) {
+		aa, bb, out := a[lo:hi], b[lo:hi], y[lo:hi]
+		for i := range out {
+			out[i] = aa[i] + bb[i]
+		}
+	})
+	return nil
+}
+
+// Scale implements Kernels.
+func (CPU) Scale(alpha float32, x, y []float32) error {
+	parFor(len(x), elemChunk, func(lo, hi int) {
+		src, out := x[lo:hi], y[lo:hi]
+		for i := range out {
+			out[i] = alpha * src[i]
+		}
+	})
+	return nil
+}
+
+// Fill implements Kernels.
+func (CPU) Fill(v float32, y []float32) error {
+	for i := range y {
+		y[i] = v
+	}
+	return nil
+}
+
+// Sum implements Kernels.
+func (CPU) Sum(x []float32) float32 {
+	var acc float64
+	for i := 0; i < len(x); i += 4096 {
+		var a float32
+		for _, v := range x[i:min(i+4096, len(x))] {
+			a += v
+		}
+		acc += float64(a)
+	}
+	return float32(acc)
+}
+
+// SumSquares implements Kernels.
+func (CPU) SumSquares(x []float32) float32 {
+	var acc float64
+	for i := 0; i < len(x); i += 4096 {
+		var a float32
+		for _, v := range x[i:min(i+4096, len(x))] {
+			a += v * v
+		}
+		acc += float64(a)
+	}
+	return float32(acc)
+}
+
+// GlobalAvgPool implements Kernels.
+func (CPU) GlobalAvgPool(n, c, s int, x, y []float32) error {
+	inv := 1 / float64(s)
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			sum, _ := sumPlane(x[pi*s:(pi+1)*s], 0)
+			y[pi] = float32(sum * inv)
+		}
+	})
+	return nil
+}
+
+// GlobalAvgPoolGrad implements Kernels.
+func (CPU) GlobalAvgPoolGrad(n, c, s int, dy, dx []float32) error {
+	inv := 1 / float32(s)
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			v := dy[pi] * inv
+			out := dx[pi*s : (pi+1)*s]
+			for j := range out {
+				out[j] = v
+			}
+		}
+	})
+	return nil
+}
+
+// poolArgmax returns the index within the plane of the first maximum of window (oh, ow).
+func poolArgmax(g *PoolGeom, plane []float32, oh, ow int) int {
+	best, bi := float32(math.Inf(-1)), -1
+	h0, w0 := oh*g.SH-g.PadT, ow*g.SW-g.PadL
+	for ki := max(0, -h0); ki < g.KH && h0+ki < g.H; ki++ {
+		row := (h0 + ki) * g.W
+		for kj := max(0, -w0); kj < g.KW && w0+kj < g.W; kj++ {
+			if v := plane[row+w0+kj]; v > best || bi < 0 {
+				best, bi = v, row+w0+kj
+			}
+		}
+	}
+	return bi
+}
+
+// MaxPool implements Kernels.
+func (CPU) MaxPool(g *PoolGeom, x, y []float32) error {
+	hw, ohw := g.H*g.W, g.OH*g.OW
+	parFor(g.N*g.C, planeChunk(hw), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			plane, out := x[pi*hw:(pi+1)*hw], y[pi*ohw:(pi+1)*ohw]
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					out[oh*g.OW+ow] = plane[poolArgmax(g, plane, oh, ow)]
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// MaxPoolGrad implements Kernels.
+func (CPU) MaxPoolGrad(g *PoolGeom, x, dy, dx []float32) error {
+	hw, ohw := g.H*g.W, g.OH*g.OW
+	parFor(g.N*g.C, planeChunk(hw), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			plane, d, out := x[pi*hw:(pi+1)*hw], dy[pi*ohw:(pi+1)*ohw], dx[pi*hw:(pi+1)*hw]
+			clear(out)
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					out[poolArgmax(g, plane, oh, ow)] += d[oh*g.OW+ow]
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// MatMul implements Kernels.
+func (CPU) MatMul(transA, transB bool, m, n, k int, alpha float32, a, b, bias, c []float32) error {
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	var beta float32
+	if bias != nil {
+		for i := 0; i < m; i++ {
+			copy(c[i*n:(i+1)*n], bias)
+		}
+		beta = 1
+	}
+	blas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, n)
+	return nil
+}
