@@ -36,13 +36,13 @@ type base struct {
 	id     uint64 // nonzero for ops with per-instance state
 	ins    []tensor.Shape
 	out    tensor.Shape
-	k      Kernels
+	kern   Kernels
 	self   runner
 	inbuf  [][]float32
 }
 
 func newBase(self runner, kind, params string, stateful bool, out tensor.Shape, ins ...tensor.Shape) base {
-	b := base{kind: kind, params: params, out: out.Clone(), k: CPU{}, self: self}
+	b := base{kind: kind, params: params, out: out.Clone(), kern: CPU{}, self: self}
 	for _, s := range ins {
 		b.ins = append(b.ins, s.Clone())
 	}

@@ -50,7 +50,7 @@ func (op *conv2dOp) run(out []float32, in [][]float32) error {
 	if op.hasBias {
 		bias = in[2]
 	}
-	return op.k.ConvForward(&op.g, in[0], in[1], bias, out)
+	return op.kern.ConvForward(&op.g, in[0], in[1], bias, out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -97,7 +97,7 @@ type conv2dGradDataOp struct {
 }
 
 func (op *conv2dGradDataOp) run(out []float32, in [][]float32) error {
-	return op.k.ConvBackwardData(&op.g, in[0], in[1], out)
+	return op.kern.ConvBackwardData(&op.g, in[0], in[1], out)
 }
 
 // conv2dGradFilterOp is dw from (x, dy).
@@ -107,7 +107,7 @@ type conv2dGradFilterOp struct {
 }
 
 func (op *conv2dGradFilterOp) run(out []float32, in [][]float32) error {
-	return op.k.ConvBackwardFilter(&op.g, in[0], in[1], out)
+	return op.kern.ConvBackwardFilter(&op.g, in[0], in[1], out)
 }
 
 // channels views a shape [N, C, ...] as N×C planes of S values (S = 1 for [N, C]).
@@ -144,7 +144,7 @@ func ChannelSum(x *G.Node) (*G.Node, error) {
 }
 
 func (op *channelSumOp) run(out []float32, in [][]float32) error {
-	return op.k.ChannelSum(op.n, op.c, op.s, in[0], out)
+	return op.kern.ChannelSum(op.n, op.c, op.s, in[0], out)
 }
 
 // addChannelOp is y = x + b[c] for x [N, C, ...] and b [C].
@@ -174,7 +174,7 @@ func AddBias(x, b *G.Node) (*G.Node, error) {
 }
 
 func (op *addChannelOp) run(out []float32, in [][]float32) error {
-	return op.k.AddChannel(op.n, op.c, op.s, in[0], in[1], out)
+	return op.kern.AddChannel(op.n, op.c, op.s, in[0], in[1], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.

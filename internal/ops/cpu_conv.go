@@ -4,7 +4,7 @@ import "github.com/selfsup/selfsup/internal/blas"
 
 // colBudget bounds the im2col buffer (in float32s): the batch is processed in chunks of as
 // many images as fit, so each chunk is one large GEMM.
-const colBudget = 1 << 22
+var colBudget = 1 << 22
 
 func (g *ConvGeom) chunk() int {
 	per := g.C * g.KH * g.KW * g.OH * g.OW

@@ -21,7 +21,7 @@ func ReLU(x *G.Node) (*G.Node, error) {
 	return apply(op, x)
 }
 
-func (op *reluOp) run(out []float32, in [][]float32) error { return op.k.ReLU(in[0], out) }
+func (op *reluOp) run(out []float32, in [][]float32) error { return op.kern.ReLU(in[0], out) }
 
 // DiffWRT implements gorgonia.SDOp.
 func (op *reluOp) DiffWRT(n int) []bool { return trues(n) }
@@ -37,7 +37,7 @@ func (op *reluOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 type reluGradOp struct{ base }
 
 func (op *reluGradOp) run(out []float32, in [][]float32) error {
-	return op.k.ReLUGrad(in[0], in[1], out)
+	return op.kern.ReLUGrad(in[0], in[1], out)
 }
 
 // addOp is y = a + b for equal shapes.
@@ -59,7 +59,7 @@ func Add(a, b *G.Node) (*G.Node, error) {
 	return apply(op, a, b)
 }
 
-func (op *addOp) run(out []float32, in [][]float32) error { return op.k.Add(in[0], in[1], out) }
+func (op *addOp) run(out []float32, in [][]float32) error { return op.kern.Add(in[0], in[1], out) }
 
 // DiffWRT implements gorgonia.SDOp.
 func (op *addOp) DiffWRT(n int) []bool { return trues(n) }
@@ -85,7 +85,9 @@ func Scale(x *G.Node, alpha float32) (*G.Node, error) {
 	return apply(op, x)
 }
 
-func (op *scaleOp) run(out []float32, in [][]float32) error { return op.k.Scale(op.alpha, in[0], out) }
+func (op *scaleOp) run(out []float32, in [][]float32) error {
+	return op.kern.Scale(op.alpha, in[0], out)
+}
 
 // DiffWRT implements gorgonia.SDOp.
 func (op *scaleOp) DiffWRT(n int) []bool { return trues(n) }
@@ -109,7 +111,7 @@ func scaleBy(x, g *G.Node, alpha float32) (*G.Node, error) {
 }
 
 func (op *scaleByOp) run(out []float32, in [][]float32) error {
-	return op.k.Scale(op.alpha*in[1][0], in[0], out)
+	return op.kern.Scale(op.alpha*in[1][0], in[0], out)
 }
 
 // fillOp is y (of a fixed shape) = alpha·g everywhere, for a scalar node g.
@@ -124,7 +126,9 @@ func fill(g *G.Node, shape tensor.Shape, alpha float32) (*G.Node, error) {
 	return apply(op, g)
 }
 
-func (op *fillOp) run(out []float32, in [][]float32) error { return op.k.Fill(op.alpha*in[0][0], out) }
+func (op *fillOp) run(out []float32, in [][]float32) error {
+	return op.kern.Fill(op.alpha*in[0][0], out)
+}
 
 // meanOp is the mean of all elements, a scalar.
 type meanOp struct{ base }
@@ -140,7 +144,7 @@ func Mean(x *G.Node) (*G.Node, error) {
 }
 
 func (op *meanOp) run(out []float32, in [][]float32) error {
-	out[0] = op.k.Sum(in[0]) / float32(len(in[0]))
+	out[0] = op.kern.Sum(in[0]) / float32(len(in[0]))
 	return nil
 }
 
