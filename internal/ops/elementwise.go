@@ -214,3 +214,83 @@ func (op *stopGradientOp) run(out []float32, in [][]float32) error {
 func (op *stopGradientOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{nil}, nil
 }
+
+// concatOp stacks its inputs along the first axis.
+type concatOp struct {
+	base
+	rows []int
+}
+
+// Concat stacks xs, which agree in every dimension but the first, along the first axis
+// (e.g. the two views of a batch for NT-Xent).
+func Concat(xs ...*G.Node) (*G.Node, error) {
+	if len(xs) == 0 {
+		return nil, fmt.Errorf("concat: no inputs")
+	}
+	var shapes []tensor.Shape
+	var rows []int
+	total := 0
+	for i, x := range xs {
+		if err := checkFloat32(fmt.Sprintf("concat input %d", i), x); err != nil {
+			return nil, err
+		}
+		s := x.Shape()
+		if s.Dims() < 1 || s.Dims() != xs[0].Shape().Dims() || !sameShape(s[1:], xs[0].Shape()[1:]) {
+			return nil, fmt.Errorf("concat: input %d has shape %v, incompatible with %v", i, s, xs[0].Shape())
+		}
+		shapes = append(shapes, s)
+		rows = append(rows, s[0])
+		total += s[0]
+	}
+	out := xs[0].Shape().Clone()
+	out[0] = total
+	op := &concatOp{rows: rows}
+	op.base = newBase(op, "concat", "", false, out, shapes...)
+	return apply(op, xs...)
+}
+
+func (op *concatOp) run(out []float32, in [][]float32) error {
+	off := 0
+	for _, x := range in {
+		off += copy(out[off:], x)
+	}
+	return nil
+}
+
+// DiffWRT implements gorgonia.SDOp.
+func (op *concatOp) DiffWRT(n int) []bool { return trues(n) }
+
+// SymDiff implements gorgonia.SDOp: each input gets its slice of the gradient.
+func (op *concatOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	res := make(G.Nodes, len(inputs))
+	lo := 0
+	for i, r := range op.rows {
+		s, err := sliceRows(grad, lo, lo+r)
+		if err != nil {
+			return nil, err
+		}
+		res[i] = s
+		lo += r
+	}
+	return res, nil
+}
+
+// sliceRowsOp copies rows [lo, hi) of the first axis.
+type sliceRowsOp struct {
+	base
+	lo, hi, rowSize int
+}
+
+func sliceRows(x *G.Node, lo, hi int) (*G.Node, error) {
+	s := x.Shape()
+	out := s.Clone()
+	out[0] = hi - lo
+	op := &sliceRowsOp{lo: lo, hi: hi, rowSize: size(s[1:])}
+	op.base = newBase(op, "sliceRows", fmt.Sprintf("%d:%d", lo, hi), false, out, s)
+	return apply(op, x)
+}
+
+func (op *sliceRowsOp) run(out []float32, in [][]float32) error {
+	copy(out, in[0][op.lo*op.rowSize:op.hi*op.rowSize])
+	return nil
+}

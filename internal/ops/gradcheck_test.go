@@ -265,6 +265,8 @@ func TestGradElementwise(t *testing.T) {
 			ts(randTensor(rng, -1, 1, 3, 4)), []int{0}},
 		{"mean", func(in []*G.Node) (*G.Node, error) { return Mean(in[0]) },
 			ts(randTensor(rng, -1, 1, 3, 4)), []int{0}},
+		{"concat", func(in []*G.Node) (*G.Node, error) { return Concat(in[0], in[1]) },
+			ts(randTensor(rng, -1, 1, 2, 3), randTensor(rng, -1, 1, 4, 3)), []int{0, 1}},
 		{"reshape", func(in []*G.Node) (*G.Node, error) { return Reshape(in[0], tensor.Shape{2, 12}) },
 			ts(randTensor(rng, -1, 1, 2, 3, 2, 2)), []int{0}},
 	}
