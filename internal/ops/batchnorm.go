@@ -111,41 +111,47 @@ func (op *batchNormOp) DiffWRT(n int) []bool {
 	return d
 }
 
-// SymDiff implements gorgonia.SDOp.
+// SymDiff implements gorgonia.SDOp: one op computes dgamma and dbeta together (one pass
+// over x and dy), two small ops pick them apart, and one more computes dx.
 func (op *batchNormOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, gamma := inputs[0], inputs[1]
-	dbeta, err := ChannelSum(grad)
+	vs := tensor.Shape{op.c}
+	of := fmt.Sprintf("of#%d", op.id)
+	gp := &bnGradParamsOp{fwd: op}
+	gp.base = newBase(gp, "batchNormGradParams", of, false, tensor.Shape{2, op.c}, x.Shape(), x.Shape())
+	params, err := apply(gp, x, grad)
 	if err != nil {
 		return nil, err
 	}
-	gg := &bnGradGammaOp{fwd: op}
-	vs := tensor.Shape{op.c}
-	gg.base = newBase(gg, "batchNormGradGamma", fmt.Sprintf("of#%d", op.id), false, vs, x.Shape(), x.Shape())
-	dgamma, err := apply(gg, x, grad)
+	dgamma, err := pickRow(params, 0)
+	if err != nil {
+		return nil, err
+	}
+	dbeta, err := pickRow(params, 1)
 	if err != nil {
 		return nil, err
 	}
 	gi := &bnGradInputOp{fwd: op}
-	gi.base = newBase(gi, "batchNormGradInput", fmt.Sprintf("of#%d", op.id), false, x.Shape(), x.Shape(), x.Shape(), vs, vs, vs)
-	dx, err := apply(gi, x, grad, gamma, dgamma, dbeta)
+	gi.base = newBase(gi, "batchNormGradInput", of, false, x.Shape(), x.Shape(), x.Shape(), vs, tensor.Shape{2, op.c})
+	dx, err := apply(gi, x, grad, gamma, params)
 	if err != nil {
 		return nil, err
 	}
 	return G.Nodes{dx, dgamma, dbeta, nil, nil}, nil
 }
 
-// bnGradGammaOp is dgamma from (x, dy) with the forward op's saved statistics.
-type bnGradGammaOp struct {
+// bnGradParamsOp is [dgamma; dbeta] ([2,C]) from (x, dy) with the forward op's saved statistics.
+type bnGradParamsOp struct {
 	base
 	fwd *batchNormOp
 }
 
-func (op *bnGradGammaOp) run(out []float32, in [][]float32) error {
+func (op *bnGradParamsOp) run(out []float32, in [][]float32) error {
 	f := op.fwd
-	return op.kern.BatchNormGradGamma(f.n, f.c, f.s, in[0], in[1], f.mean, f.invstd, out)
+	return op.kern.BatchNormGradParams(f.n, f.c, f.s, in[0], in[1], f.mean, f.invstd, out[:f.c], out[f.c:])
 }
 
-// bnGradInputOp is dx from (x, dy, gamma, dgamma, dbeta) with the forward op's saved statistics.
+// bnGradInputOp is dx from (x, dy, gamma, [dgamma; dbeta]) with the forward op's saved statistics.
 type bnGradInputOp struct {
 	base
 	fwd *batchNormOp
@@ -153,5 +159,23 @@ type bnGradInputOp struct {
 
 func (op *bnGradInputOp) run(out []float32, in [][]float32) error {
 	f := op.fwd
-	return op.kern.BatchNormGradInput(f.n, f.c, f.s, f.cfg.Training, in[0], in[1], f.mean, f.invstd, in[2], in[3], in[4], out)
+	return op.kern.BatchNormGradInput(f.n, f.c, f.s, f.cfg.Training, in[0], in[1], f.mean, f.invstd, in[2], in[3][:f.c], in[3][f.c:], out)
+}
+
+// pickRowOp copies row i of a [R, C] matrix into a [C] vector.
+type pickRowOp struct {
+	base
+	row, cols int
+}
+
+func pickRow(x *G.Node, row int) (*G.Node, error) {
+	s := x.Shape()
+	op := &pickRowOp{row: row, cols: s[1]}
+	op.base = newBase(op, "pickRow", fmt.Sprint(row), false, tensor.Shape{s[1]}, s)
+	return apply(op, x)
+}
+
+func (op *pickRowOp) run(out []float32, in [][]float32) error {
+	copy(out, in[0][op.row*op.cols:(op.row+1)*op.cols])
+	return nil
 }

@@ -129,26 +129,34 @@ func (CPU) ScaleShift(n, c, s int, x, scale, shift, y []float32) error {
 	return nil
 }
 
-// BatchNormGradGamma implements Kernels.
-func (CPU) BatchNormGradGamma(n, c, s int, x, dy, mean, invstd, dgamma []float32) error {
+// BatchNormGradParams implements Kernels.
+func (CPU) BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta []float32) error {
 	parFor(c, channelChunk(n, s), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mu := mean[ch]
-			var acc float64
+			var accG, accB float64
 			for i := 0; i < n; i++ {
-				xp, dp := x[(i*c+ch)*s:(i*c+ch+1)*s], dy[(i*c+ch)*s:(i*c+ch+1)*s]
-				var a0, a1 float32
+				xp := x[(i*c+ch)*s : (i*c+ch+1)*s]
+				dp := dy[(i*c+ch)*s : (i*c+ch+1)*s]
+				dp = dp[:len(xp)]
+				var g0, g1, b0, b1 float32
 				j := 0
 				for ; j+2 <= len(xp); j += 2 {
-					a0 += dp[j] * (xp[j] - mu)
-					a1 += dp[j+1] * (xp[j+1] - mu)
+					d0, d1 := dp[j], dp[j+1]
+					g0 += d0 * (xp[j] - mu)
+					g1 += d1 * (xp[j+1] - mu)
+					b0 += d0
+					b1 += d1
 				}
 				for ; j < len(xp); j++ {
-					a0 += dp[j] * (xp[j] - mu)
+					g0 += dp[j] * (xp[j] - mu)
+					b0 += dp[j]
 				}
-				acc += float64(a0) + float64(a1)
+				accG += float64(g0) + float64(g1)
+				accB += float64(b0) + float64(b1)
 			}
-			dgamma[ch] = float32(acc) * invstd[ch]
+			dgamma[ch] = float32(accG) * invstd[ch]
+			dbeta[ch] = float32(accB)
 		}
 	})
 	return nil
@@ -185,8 +193,11 @@ func (CPU) BatchNormGradInput(n, c, s int, training bool, x, dy, mean, invstd, g
 func (CPU) ReLU(x, y []float32) error {
 	parFor(len(x), elemChunk, func(lo, hi int) {
 		src, dst := x[lo:hi], y[lo:hi]
+		dst = dst[:len(src)]
 		for i, v := range src {
-			dst[i] = max(v, 0)
+			// Branch-free max(v, 0): clear every bit when the sign bit is set.
+			b := int32(math.Float32bits(v))
+			dst[i] = math.Float32frombits(uint32(b &^ (b >> 31)))
 		}
 	})
 	return nil
@@ -196,12 +207,14 @@ func (CPU) ReLU(x, y []float32) error {
 func (CPU) ReLUGrad(y, dy, dx []float32) error {
 	parFor(len(y), elemChunk, func(lo, hi int) {
 		yy, d, out := y[lo:hi], dy[lo:hi], dx[lo:hi]
+		d = d[:len(yy)]
+		out = out[:len(yy)]
 		for i, v := range yy {
-			if v > 0 {
-				out[i] = d[i]
-			} else {
-				out[i] = 0
-			}
+			// Branch-free: the mask is all ones when v > 0 (positive, non-zero bits) and
+			// zero when v is ±0 or negative (random signs mispredict a branch half the time).
+			b := int32(math.Float32bits(v))
+			mask := uint32((-b & ^b) >> 31)
+			out[i] = math.Float32frombits(math.Float32bits(d[i]) & mask)
 		}
 	})
 	return nil

@@ -13,7 +13,7 @@
 //
 //	Conv2D(x, w, b)       conv2dGradData(w, dy), conv2dGradFilter(x, dy), ChannelSum(dy)
 //	AddBias(x, b)         dy, ChannelSum(dy)
-//	BatchNorm(x, γ, β, mm, mv)  batchNormGradInput, batchNormGradGamma, ChannelSum (dβ)
+//	BatchNorm(x, γ, β, mm, mv)  batchNormGradParams ([dγ; dβ] in one pass), batchNormGradInput
 //	ReLU(x)               reluGrad(y, dy)             (0 at 0)
 //	GlobalAvgPool(x)      globalAvgPoolGrad(dy)
 //	MaxPool2D(x)          maxPool2DGrad(x, dy)        (first maximum of each window)

@@ -22,8 +22,9 @@ type Kernels interface {
 	ChannelMoments(n, c, s int, x, mean, variance []float32) error
 	// ScaleShift sets y = x*scale[c] + shift[c].
 	ScaleShift(n, c, s int, x, scale, shift, y []float32) error
-	// BatchNormGradGamma sets dgamma[c] = Σ dy·(x-mean[c])·invstd[c].
-	BatchNormGradGamma(n, c, s int, x, dy, mean, invstd, dgamma []float32) error
+	// BatchNormGradParams sets dgamma[c] = Σ dy·(x-mean[c])·invstd[c] and dbeta[c] = Σ dy
+	// in one pass.
+	BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta []float32) error
 	// BatchNormGradInput sets dx for y = gamma·(x-mean)·invstd + beta. With batch
 	// statistics (training) it includes the paths through the mean and variance:
 	// dx = gamma·invstd·(dy - dbeta/M - xhat·dgamma/M), M = N×S; with fixed statistics
