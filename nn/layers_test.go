@@ -348,6 +348,18 @@ func TestContrastiveLosses(t *testing.T) {
 	}
 	checkDirectional(t, eval, predGrads, pred, 1e-2, 1e-2, rng)
 
+	// NT-Xent alone through a projector shared by both views (gorgonia sums the two paths).
+	ps2 := NewParams(10)
+	s2 := NewScope(G.NewGraph(), ps2, true)
+	v1 := Dense(s2.In("proj"), input(s2.Graph(), "x1", z1d, 4, 5), 3)
+	v2 := Dense(s2.In("proj"), input(s2.Graph(), "x2", z2d, 4, 5), 3)
+	nt2 := NTXent(s2, v1, v2, 0.2)
+	if s2.Err() != nil {
+		t.Fatal(s2.Err())
+	}
+	eval2, grads2, _ := runLoss(t, s2, nt2, ps2.Trainable())
+	checkDirectional(t, eval2, grads2, ps2.Trainable(), 1e-2, 1e-2, rng)
+
 	probs := Softmax(s, p1)
 	if probs == nil || s.Err() != nil {
 		t.Fatal(s.Err())
