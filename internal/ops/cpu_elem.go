@@ -50,8 +50,26 @@ func sumPlane(p []float32, shift float32) (sum, sq float64) {
 	return float64(s0) + float64(s1) + float64(s2) + float64(s3), float64(q0) + float64(q1) + float64(q2) + float64(q3)
 }
 
+// columns reports whether a per-channel reduction over [n, c, s] is better done row by
+// row over a [n, c] matrix (s == 1: one value per plane).
+func columns(s int) bool { return s == 1 }
+
 // ChannelSum implements Kernels.
 func (CPU) ChannelSum(n, c, s int, x, out []float32) error {
+	if columns(s) {
+		parFor(c, 64, func(lo, hi int) {
+			acc := out[lo:hi]
+			clear(acc)
+			for i := 0; i < n; i++ {
+				row := x[i*c+lo : i*c+hi]
+				row = row[:len(acc)]
+				for j, v := range row {
+					acc[j] += v
+				}
+			}
+		})
+		return nil
+	}
 	parFor(c, channelChunk(n, s), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			var acc float64
@@ -78,6 +96,18 @@ func (CPU) ChannelSum(n, c, s int, x, out []float32) error {
 
 // AddChannel implements Kernels.
 func (CPU) AddChannel(n, c, s int, x, b, y []float32) error {
+	if columns(s) {
+		parFor(n, rowChunk(c), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				src, dst := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+				src, bb := src[:len(dst)], b[:len(dst)]
+				for j := range dst {
+					dst[j] = src[j] + bb[j]
+				}
+			}
+		})
+		return nil
+	}
 	parFor(n*c, planeChunk(s), func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
 			bv := b[pi%c]
@@ -94,6 +124,33 @@ func (CPU) AddChannel(n, c, s int, x, b, y []float32) error {
 // avoid cancellation when the mean is large against the spread.
 func (CPU) ChannelMoments(n, c, s int, x, mean, variance []float32) error {
 	m := float64(n * s)
+	if columns(s) {
+		parFor(c, 64, func(lo, hi int) {
+			shift := x[lo:hi]
+			sum, sq := mean[lo:hi], variance[lo:hi]
+			clear(sum)
+			clear(sq)
+			for i := 1; i < n; i++ {
+				row := x[i*c+lo : i*c+hi]
+				row = row[:len(sum)]
+				for j, v := range row {
+					d := v - shift[j]
+					sum[j] += d
+					sq[j] += d * d
+				}
+			}
+			for j := range sum {
+				mu := float64(sum[j]) / m
+				v := float64(sq[j])/m - mu*mu
+				if v < 0 {
+					v = 0
+				}
+				sum[j] = float32(mu + float64(shift[j]))
+				sq[j] = float32(v)
+			}
+		})
+		return nil
+	}
 	parFor(c, channelChunk(n, s), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			shift := x[ch*s]
@@ -117,6 +174,18 @@ func (CPU) ChannelMoments(n, c, s int, x, mean, variance []float32) error {
 
 // ScaleShift implements Kernels.
 func (CPU) ScaleShift(n, c, s int, x, scale, shift, y []float32) error {
+	if columns(s) {
+		parFor(n, rowChunk(c), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				src, dst := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+				src, a, b := src[:len(dst)], scale[:len(dst)], shift[:len(dst)]
+				for j := range dst {
+					dst[j] = src[j]*a[j] + b[j]
+				}
+			}
+		})
+		return nil
+	}
 	parFor(n*c, planeChunk(s), func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
 			a, b := scale[pi%c], shift[pi%c]
@@ -131,6 +200,25 @@ func (CPU) ScaleShift(n, c, s int, x, scale, shift, y []float32) error {
 
 // BatchNormGradParams implements Kernels.
 func (CPU) BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta []float32) error {
+	if columns(s) {
+		parFor(c, 64, func(lo, hi int) {
+			mu, g, b := mean[lo:hi], dgamma[lo:hi], dbeta[lo:hi]
+			clear(g)
+			clear(b)
+			for i := 0; i < n; i++ {
+				xr, dr := x[i*c+lo:i*c+hi], dy[i*c+lo:i*c+hi]
+				xr, dr = xr[:len(g)], dr[:len(g)]
+				for j, d := range dr {
+					g[j] += d * (xr[j] - mu[j])
+					b[j] += d
+				}
+			}
+			for j := range g {
+				g[j] *= invstd[lo+j]
+			}
+		})
+		return nil
+	}
 	parFor(c, channelChunk(n, s), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mu := mean[ch]
@@ -167,6 +255,30 @@ func (CPU) BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta [
 // b = -k·dbeta/M - a·mean.
 func (CPU) BatchNormGradInput(n, c, s int, training bool, x, dy, mean, invstd, gamma, dgamma, dbeta, dx []float32) error {
 	m := float32(n * s)
+	if columns(s) {
+		// Per-channel coefficients, then one pass over the rows: dx = k·dy + a·x + b.
+		coef := scratch.get(3 * c)
+		defer scratch.put(coef)
+		k, a, b := coef[:c], coef[c:2*c], coef[2*c:]
+		for ch := range c {
+			k[ch] = gamma[ch] * invstd[ch]
+			a[ch], b[ch] = 0, 0
+			if training {
+				a[ch] = -k[ch] * invstd[ch] * dgamma[ch] / m
+				b[ch] = -k[ch]*dbeta[ch]/m - a[ch]*mean[ch]
+			}
+		}
+		parFor(n, rowChunk(c), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				xr, dr, out := x[i*c:(i+1)*c], dy[i*c:(i+1)*c], dx[i*c:(i+1)*c]
+				xr, dr = xr[:len(out)], dr[:len(out)]
+				for j := range out {
+					out[j] = k[j]*dr[j] + a[j]*xr[j] + b[j]
+				}
+			}
+		})
+		return nil
+	}
 	parFor(n*c, planeChunk(s), func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
 			ch := pi % c
