@@ -5,5 +5,5 @@ import (
 	"strings"
 )
 
-func nanValue() float64            { return math.NaN() }
+func nanValue() float64           { return math.NaN() }
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
