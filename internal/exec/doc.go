@@ -1,0 +1,52 @@
+// Package exec runs a gorgonia expression graph (a model's forward nodes and
+// the backward nodes that G.Grad added) again and again with buffers planned
+// once, so that a training epoch neither reallocates per step nor grows in
+// memory.
+//
+// Stock gorgonia's TapeMachine must be Reset between runs (without it a second
+// RunAll silently returns the first run's values), and Reset drops every
+// buffer, so each step allocates the whole graph anew. A Machine instead
+// decides in New how every node is computed and where its value lives:
+//
+//   - Nodes without an op (inputs, parameters) are bound by the caller and
+//     read at the start of every Run: rebind them with G.Let, or write into
+//     the bound tensor in place. New binds a zero tensor to any that has no
+//     value. The machine never writes into them.
+//   - Every op node with a tensor output gets a buffer of its shape and
+//     dtype. Buffers are shared by nodes whose lifetimes do not overlap
+//     (liveness over the topological order), which cuts the peak memory
+//     roughly to the largest set of simultaneously live values; kept nodes
+//     are never shared, so they can be read after Run.
+//   - Ops implementing G.UsePreallocDoer write into their buffer; ops that
+//     overwrite an input through G.UnsafeDoer (gorgonia's elementwise unary
+//     ops) run in place on their buffer; reshape, G.Iop and ops implementing
+//     Viewer are views over their input's memory; any other op runs through
+//     Do, which allocates, and its result is copied into the buffer (Stats
+//     counts these, and the bytes copied per Run).
+//   - Scalar outputs, constants and random nodes keep what Do returns.
+//
+// A training step is then: bind or overwrite the batch, Run, read the loss
+// (Scalar) and the gradients (Float32s or Tensor on the nodes G.Grad
+// returned), update the parameters' bound tensors in place; the next Run
+// sees the new weights:
+//
+//	grads, _ := G.Grad(loss, params...)
+//	m, err := exec.New(g, exec.Outputs(append([]*G.Node{loss}, grads...)...))
+//	for step := range steps {
+//		copy(xData, batch(step))           // x's bound tensor, in place
+//		if err := m.Run(ctx); err != nil { ... }
+//		for i, p := range params {
+//			gi, _ := m.Float32s(grads[i])
+//			w := p.Value().Data().([]float32)
+//			for j := range w {
+//				w[j] -= lr * gi[j]
+//			}
+//		}
+//	}
+//
+// Ops that run under a Machine must not keep pointers to their input or
+// output values past their own call: a buffer is reused as soon as the graph
+// no longer reads it. Whatever a gradient op needs from the forward pass must
+// be an input of that op in the graph. KeepAll disables sharing when in
+// doubt.
+package exec

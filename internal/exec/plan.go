@@ -1,0 +1,418 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sync"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Viewer is implemented by ops whose output reinterprets the memory of one
+// input with a new shape (same elements in the same order, as reshape or
+// flatten do). The machine gives such a node no buffer and no work: its value
+// is a header over input ViewOf()'s memory, whose buffer then lives as long
+// as the view is needed. An op implementing Viewer must not be used where its
+// output has a different element count or dtype from that input; New then
+// falls back to running it.
+type Viewer interface {
+	G.Op
+	// ViewOf returns the index of the input whose memory the output is.
+	ViewOf() int
+}
+
+var (
+	stockTypesOnce sync.Once
+	reshapeType    reflect.Type // gorgonia's unexported reshape op
+	stmtTypes      map[reflect.Type]bool
+)
+
+// stockTypes finds the types of stock ops the planner treats specially by
+// building them in a throwaway graph (they are unexported).
+func stockTypes() {
+	stockTypesOnce.Do(func() {
+		g := G.NewGraph()
+		x := G.NewVector(g, tensor.Float32, G.WithShape(2), G.WithName("x"))
+		if r, err := G.Reshape(x, tensor.Shape{2, 1}); err == nil {
+			reshapeType = reflect.TypeOf(r.Op())
+		}
+		var v G.Value
+		stmtTypes = map[reflect.Type]bool{
+			reflect.TypeOf(G.Read(x, &v).Op()): true,
+			reflect.TypeOf(G.Set(x, x).Op()):   true,
+		}
+	})
+}
+
+// New plans the execution of g: it sorts the graph, decides for every op
+// node how its value is computed, and allocates the buffers that Run reuses.
+//
+// Nodes without an op (inputs, parameters) are bound by the caller: New binds
+// a zero value of the node's shape with G.Let to any such node that has none,
+// so the caller can write into it in place. Constants and other nodes without
+// inputs run through their Do and keep its result. Every other node with a
+// tensor output gets a planned buffer of its shape and dtype. Buffers are
+// shared between nodes whose lifetimes do not overlap, except for kept nodes:
+// with Outputs, the outputs; otherwise the graph's sinks (nodes nothing
+// consumes) and the gradients of caller-bound nodes (G.Grad's results); and
+// any node named in Keep. KeepAll keeps every node.
+//
+// How an op node runs (Stats counts each kind):
+//   - an op implementing G.UsePreallocDoer writes into its buffer;
+//   - an op implementing G.UnsafeDoer whose OverwritesInput() names an input
+//     of the output's shape and dtype runs in place on its buffer, into which
+//     that input is copied first (no copy when the input is not needed
+//     afterwards: the buffer is then the input's own);
+//   - G.Iop, gorgonia's reshape and ops implementing Viewer become views of
+//     their input's memory;
+//   - any other op runs through Do, which allocates, and its result is
+//     copied into the buffer (it is not adopted: a stock op may return
+//     memory it shares with an input, and the copy keeps buffer sharing
+//     sound). Scalar outputs keep Do's result.
+//
+// New reports an error for a nil graph, a cyclic graph, nodes of other graphs
+// in the options, kept nodes that Outputs prunes, statement nodes
+// (G.Read, G.Set) among the nodes to run, and tensor nodes without a shape.
+func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
+	if g == nil {
+		return nil, errors.New("exec.New: graph is nil")
+	}
+	stockTypes()
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	sorted, err := G.Sort(g)
+	if err != nil {
+		return nil, fmt.Errorf("exec.New: sorting the graph: %w", err)
+	}
+	order := make([]*G.Node, len(sorted)) // inputs first
+	for i, n := range sorted {
+		order[len(sorted)-1-i] = n
+	}
+	for _, n := range append(append([]*G.Node(nil), c.outputs...), c.keep...) {
+		if n == nil {
+			return nil, errors.New("exec.New: nil node in exec.Outputs or exec.Keep")
+		}
+		if n.Graph() != g {
+			return nil, fmt.Errorf("exec.New: node %q (id %d) in exec.Outputs or exec.Keep belongs to another graph", n.Name(), n.ID())
+		}
+	}
+	if len(c.outputs) > 0 {
+		need := make(map[int64]bool)
+		stack := append([]*G.Node(nil), c.outputs...)
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if need[n.ID()] {
+				continue
+			}
+			need[n.ID()] = true
+			stack = append(stack, children(g, n)...)
+		}
+		kept := order[:0:0]
+		for _, n := range order {
+			if need[n.ID()] {
+				kept = append(kept, n)
+			}
+		}
+		order = kept
+	}
+
+	m := &Machine{g: g, index: make(map[int64]int, len(order))}
+	m.slots = make([]slot, len(order))
+	kids := make([][]int, len(order))
+	consumers := make([]int, len(order))
+	for i, n := range order {
+		m.index[n.ID()] = i
+		s := &m.slots[i]
+		if n.Op() != nil && stmtTypes[reflect.TypeOf(n.Op())] {
+			return nil, fmt.Errorf("exec.New: node %q (id %d) is a statement (%v), which the executor does not run; read values with Machine.Value", n.Name(), n.ID(), n.Op())
+		}
+		*s = slot{node: n, dtype: n.Dtype(), root: -1, arena: -1, input: n.Op() == nil}
+		if n.IsScalar() {
+			s.shape = tensor.ScalarShape()
+		} else {
+			s.shape = n.Shape()
+			if s.shape == nil {
+				return nil, fmt.Errorf("exec.New: node %q (id %d) has no shape", n.Name(), n.ID())
+			}
+			s.size = s.shape.TotalSize()
+		}
+		if s.input {
+			continue
+		}
+		for _, ch := range children(g, n) {
+			j, ok := m.index[ch.ID()]
+			if !ok {
+				return nil, fmt.Errorf("exec.New: node %q (id %d) uses node %q (id %d), which is not sorted before it", n.Name(), n.ID(), ch.Name(), ch.ID())
+			}
+			kids[i] = append(kids[i], j)
+			consumers[j]++
+		}
+	}
+
+	// Kept nodes.
+	keep := func(n *G.Node) error {
+		i, ok := m.index[n.ID()]
+		if !ok {
+			return fmt.Errorf("exec.New: kept node %q (id %d) is not among the nodes exec.Outputs runs", n.Name(), n.ID())
+		}
+		m.slots[i].kept = true
+		return nil
+	}
+	for _, n := range c.outputs {
+		if err := keep(n); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range c.keep {
+		if err := keep(n); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.outputs) == 0 {
+		for i := range m.slots {
+			s := &m.slots[i]
+			if consumers[i] == 0 {
+				s.kept = true
+			}
+			for _, of := range s.node.DerivOf() {
+				if of.Op() == nil {
+					s.kept = true
+				}
+			}
+		}
+	}
+	if c.keepAll {
+		for i := range m.slots {
+			m.slots[i].kept = true
+		}
+	}
+
+	// Steps and modes.
+	slotStep := make([]int, len(order))
+	for i := range m.slots {
+		s := &m.slots[i]
+		slotStep[i] = -1
+		if s.input {
+			m.inputs = append(m.inputs, i)
+			if s.node.Value() == nil {
+				if err := bindZero(s); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		st := step{out: i, op: s.node.Op(), in: kids[i], args: make([]G.Value, len(kids[i])), k: -1}
+		st.mode, st.k = m.classify(s, st.op, kids[i])
+		slotStep[i] = len(m.steps)
+		m.steps = append(m.steps, st)
+	}
+
+	// Roots: which slot's arena holds each value.
+	for si := range m.steps {
+		st := &m.steps[si]
+		s := &m.slots[st.out]
+		switch st.mode {
+		case modePrealloc, modeInPlace, modeCopy:
+			s.root = st.out
+		case modeView:
+			s.root = m.slots[st.in[st.k]].root // -1 for caller memory
+		}
+	}
+	// A kept view keeps its root.
+	for i := range m.slots {
+		if s := &m.slots[i]; s.kept && s.root >= 0 {
+			m.slots[s.root].kept = true
+		}
+	}
+	// end[r]: the last step that reads memory rooted at r.
+	const forever = math.MaxInt
+	end := make([]int, len(m.slots))
+	for i := range end {
+		end[i] = -1
+	}
+	for si := range m.steps {
+		st := &m.steps[si]
+		for _, in := range st.in {
+			if r := m.slots[in].root; r >= 0 && end[r] < si {
+				end[r] = si
+			}
+		}
+	}
+	for i := range m.slots {
+		if m.slots[i].kept && m.slots[i].root == i {
+			end[i] = forever
+		}
+	}
+
+	// Greedy buffer assignment in execution order.
+	free := make(map[tensor.Dtype][]int) // arena indices
+	for si := range m.steps {
+		st := &m.steps[si]
+		s := &m.slots[st.out]
+		if s.root == st.out {
+			a := -1
+			if st.mode == modeInPlace {
+				if r := m.slots[st.in[st.k]].root; r >= 0 && end[r] == si && m.slots[r].dtype == s.dtype {
+					alone := true
+					for j, in := range st.in {
+						if j != st.k && m.slots[in].root == r {
+							alone = false
+						}
+					}
+					if alone {
+						a = m.slots[r].arena
+						st.inherited = true
+					}
+				}
+			}
+			if a < 0 {
+				a = m.pickArena(free, s.dtype, s.size)
+			}
+			if m.arenas[a].size < s.size {
+				m.arenas[a].size = s.size
+			}
+			s.arena = a
+			if end[st.out] < 0 {
+				end[st.out] = si // nothing reads it: free it right away
+			}
+		}
+		// Release the memory whose last reader is this step.
+		for j, in := range st.in {
+			r := m.slots[in].root
+			if r < 0 || end[r] != si || seenRoot(m, st.in[:j], r) {
+				continue
+			}
+			if st.inherited && m.slots[st.in[st.k]].root == r {
+				continue
+			}
+			free[m.slots[r].dtype] = append(free[m.slots[r].dtype], m.slots[r].arena)
+		}
+		if s.root == st.out && end[st.out] == si {
+			free[s.dtype] = append(free[s.dtype], s.arena)
+		}
+	}
+
+	// Allocate the arenas and the headers over them.
+	for a := range m.arenas {
+		ar := &m.arenas[a]
+		ar.data = reflect.MakeSlice(reflect.SliceOf(ar.dtype.Type), ar.size, ar.size).Interface()
+	}
+	for si := range m.steps {
+		st := &m.steps[si]
+		s := &m.slots[st.out]
+		if s.root < 0 {
+			continue
+		}
+		ar := &m.arenas[m.slots[s.root].arena]
+		s.buf = tensor.New(tensor.WithShape(s.shape.Clone()...), tensor.WithBacking(prefix(ar.data, s.size)))
+		s.val = s.buf
+	}
+	return m, nil
+}
+
+func seenRoot(m *Machine, ins []int, r int) bool {
+	for _, in := range ins {
+		if m.slots[in].root == r {
+			return true
+		}
+	}
+	return false
+}
+
+// pickArena returns a free arena of dtype dt: the smallest that holds size
+// elements, else the largest (which grows), else a new one.
+func (m *Machine) pickArena(free map[tensor.Dtype][]int, dt tensor.Dtype, size int) int {
+	list := free[dt]
+	best := -1
+	for j, a := range list {
+		if best < 0 {
+			best = j
+			continue
+		}
+		sa, sb := m.arenas[a].size, m.arenas[list[best]].size
+		switch {
+		case sa >= size && (sb < size || sa < sb):
+			best = j
+		case sa < size && sb < size && sa > sb:
+			best = j
+		}
+	}
+	if best >= 0 {
+		a := list[best]
+		free[dt] = append(list[:best], list[best+1:]...)
+		return a
+	}
+	m.arenas = append(m.arenas, arena{dtype: dt})
+	return len(m.arenas) - 1
+}
+
+// classify decides how the op node s runs.
+func (m *Machine) classify(s *slot, op G.Op, in []int) (mode, int) {
+	if len(in) == 0 || s.size == 0 {
+		return modeAdopt, -1
+	}
+	sameKind := func(k int) bool {
+		if k < 0 || k >= len(in) {
+			return false
+		}
+		c := &m.slots[in[k]]
+		return c.size > 0 && c.dtype == s.dtype && c.size == s.size
+	}
+	view := -1
+	switch o := op.(type) {
+	case Viewer:
+		view = o.ViewOf()
+	case G.Iop:
+		view = 0
+	default:
+		if reflect.TypeOf(op) == reshapeType {
+			view = 0
+		}
+	}
+	if view >= 0 && sameKind(view) {
+		return modeView, view
+	}
+	if _, ok := op.(G.UsePreallocDoer); ok {
+		return modePrealloc, -1
+	}
+	if _, ok := op.(G.UnsafeDoer); ok {
+		if k := op.OverwritesInput(); sameKind(k) && shapeEq(m.slots[in[k]].shape, s.shape) {
+			return modeInPlace, k
+		}
+	}
+	return modeCopy, -1
+}
+
+// bindZero binds a zero value of s's shape to a caller-bound node.
+func bindZero(s *slot) error {
+	var v interface{}
+	if s.size == 0 && s.shape.IsScalar() {
+		v = reflect.Zero(s.dtype.Type).Interface()
+	} else {
+		v = tensor.New(tensor.Of(s.dtype), tensor.WithShape(s.shape.Clone()...))
+	}
+	if err := G.Let(s.node, v); err != nil {
+		return fmt.Errorf("exec.New: binding a zero value to input node %q (id %d): %w", s.node.Name(), s.node.ID(), err)
+	}
+	return nil
+}
+
+func children(g *G.ExprGraph, n *G.Node) []*G.Node {
+	var out []*G.Node
+	it := g.From(n.ID())
+	if it == nil {
+		return nil
+	}
+	for it.Next() {
+		out = append(out, it.Node().(*G.Node))
+	}
+	return out
+}
