@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/selfsup/selfsup/ssl"
 	"github.com/selfsup/selfsup/nn"
+	"github.com/selfsup/selfsup/ssl"
 )
 
 // Option configures a backbone constructor. Each constructor documents the options it

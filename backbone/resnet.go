@@ -14,9 +14,9 @@ import (
 type family uint8
 
 const (
-	cifarV1 family = iota + 1 // Keras' cifar10_resnet resnet_v1
-	cifarV2                   // Keras' cifar10_resnet resnet_v2
-	imagenetV2                // keras.applications ResNet50V2
+	cifarV1    family = iota + 1 // Keras' cifar10_resnet resnet_v1
+	cifarV2                      // Keras' cifar10_resnet resnet_v2
+	imagenetV2                   // keras.applications ResNet50V2
 )
 
 // ResNet is a residual network backbone: ResNetV1 and ResNetV2 build the CIFAR-10
