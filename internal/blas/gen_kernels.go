@@ -55,21 +55,27 @@ func (k kernel) name() string {
 	return fmt.Sprintf("sgemm%s%s%dx%d", k.isa.name, mode, k.mr, k.nr())
 }
 
-// configs lists the tiles generated. The AVX-512 set covers NR = 16, 32, 48, 64 (the skinny
-// channel counts of the convolutions); the AVX2 set NR = 8, 16, 24.
+// configs lists the tiles generated, per ISA in the driver's order of preference when
+// several fit a problem equally well (see pickTile). The AVX-512 set covers NR = 16, 32,
+// 48, 64 (the skinny channel counts of the convolutions); the AVX2 set NR = 8, 16, 24.
+// The shapes were chosen by measurement on a Zen 5 EPYC: 16x16 beat 24x16, 20x16, 12x16
+// and 8x16 on 131072×144·144×16; 12x32 and 6x64 were best or tied for N = 32 and 64.
 var configs = []struct {
 	isa    isa
 	mr, nv int
 }{
-	{avx512, 24, 1},
+	{avx512, 8, 3},
 	{avx512, 16, 1},
 	{avx512, 12, 2},
-	{avx512, 8, 3},
 	{avx512, 6, 4},
-	{avx2, 12, 1},
 	{avx2, 6, 2},
 	{avx2, 4, 3},
+	{avx2, 12, 1},
 }
+
+// prefetchNext is the prefetch instruction the row-A kernels apply to the next row panel,
+// or "" for none.
+var prefetchNext = "PREFETCHT0"
 
 // Argument frame shared by all kernels:
 // func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
@@ -181,6 +187,11 @@ func (g *gen) kernel(k kernel) {
 		for r := 1; r < (k.mr+3)/4; r++ {
 			g.p("LEAQ (%s)(DX*4), %s", aPtrs[r-1], aPtrs[r])
 		}
+		if prefetchNext != "" {
+			g.p("MOVQ $%d, AX", k.mr)
+			g.p("IMULQ DX, AX")
+			g.p("ADDQ SI, AX")
+		}
 	}
 	for i := 0; i < k.mr; i++ {
 		for v := 0; v < k.nv; v++ {
@@ -193,6 +204,14 @@ func (g *gen) kernel(k kernel) {
 	g.label(name + "_loop4")
 	for u := 0; u < 4; u++ {
 		g.step(k, u)
+	}
+	if k.rowA && prefetchNext != "" {
+		// Walk the next row panel (rows mr..2mr-1, contiguous when lda equals the depth)
+		// at the pace this one is consumed.
+		for q := 0; q < (k.mr+3)/4; q++ {
+			g.p("%s %d(AX)", prefetchNext, 64*q)
+		}
+		g.p("ADDQ $%d, AX", 16*k.mr)
 	}
 	g.advance(k, 4)
 	g.p("SUBQ $4, CX")
@@ -251,6 +270,9 @@ func (g *gen) kernel(k kernel) {
 }
 
 func main() {
+	if v, ok := os.LookupEnv("PREFETCH_NEXT"); ok {
+		prefetchNext = v
+	}
 	var kernels []kernel
 	for _, c := range configs {
 		for _, rowA := range []bool{true, false} {

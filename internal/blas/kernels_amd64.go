@@ -53,24 +53,24 @@ func useAsmISA(isa string) {
 	asmBackend = &backend{name: name, gemm: e.gemm}
 }
 
-// pickTile chooses the asm tile for an n-column problem: the narrowest tile that covers
-// n when n is small, otherwise the one wasting the fewest padded columns, wider first.
+// pickTile chooses the asm tile for an n-column problem: the narrowest tile at least n
+// wide when there is one, otherwise the one padding the fewest columns; ties go to the
+// earlier tile in the generator's order of preference.
 func pickTile(m, n, k int) *tile {
 	ts := asmTiles
 	best := -1
 	for i := range ts {
-		if ts[i].nr >= n {
-			if best < 0 || ts[i].nr < ts[best].nr || (ts[i].nr == ts[best].nr && ts[i].mr > ts[best].mr) {
-				best = i
-			}
+		if ts[i].nr >= n && (best < 0 || ts[i].nr < ts[best].nr) {
+			best = i
 		}
 	}
 	if best >= 0 {
 		return &ts[best]
 	}
 	waste := func(t *tile) int { return ceilDiv(n, t.nr)*t.nr - n }
+	best = 0
 	for i := range ts {
-		if best < 0 || waste(&ts[i]) < waste(&ts[best]) || (waste(&ts[i]) == waste(&ts[best]) && ts[i].nr > ts[best].nr) {
+		if waste(&ts[i]) < waste(&ts[best]) {
 			best = i
 		}
 	}
