@@ -32,16 +32,24 @@ func active() *backend {
 		return b
 	}
 	selectOnce.Do(func() {
-		want := strings.ToLower(strings.TrimSpace(os.Getenv(EnvVar)))
-		if want != "" && want != "auto" {
-			if b, err := lookup(want); err == nil {
-				current.CompareAndSwap(nil, b)
-				return
-			}
+		b := fromEnv(os.Getenv(EnvVar))
+		if current.CompareAndSwap(nil, b) {
+			setupThreads(b)
 		}
-		current.CompareAndSwap(nil, defaultBackend())
 	})
 	return current.Load()
+}
+
+// fromEnv returns the backend an SELFSUP_BLAS value asks for, or the default when the
+// value is empty, "auto", unknown or names a backend that is unavailable.
+func fromEnv(v string) *backend {
+	want := strings.ToLower(strings.TrimSpace(v))
+	if want != "" && want != "auto" {
+		if b, err := lookup(want); err == nil {
+			return b
+		}
+	}
+	return defaultBackend()
 }
 
 // defaultBackend returns the first available of asm, openblas, go.

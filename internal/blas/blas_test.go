@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -288,6 +290,39 @@ func TestSetBackend(t *testing.T) {
 	}
 	if want := defaultBackend().name; Backend() != want {
 		t.Fatalf("auto: Backend() = %q, want %q", Backend(), want)
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	def := defaultBackend()
+	for v, want := range map[string]string{"": def.name, "auto": def.name, " GO ": "go", "nonsense": def.name} {
+		if got := fromEnv(v).name; got != want {
+			t.Errorf("fromEnv(%q) = %q, want %q", v, got, want)
+		}
+	}
+	if asmBackend != nil && fromEnv("asm") != asmBackend {
+		t.Errorf("fromEnv(asm) = %q, want %q", fromEnv("asm").name, asmBackend.name)
+	}
+	if b, err := lookup("openblas"); err == nil && fromEnv("openblas") != b {
+		t.Errorf("fromEnv(openblas) = %q", fromEnv("openblas").name)
+	}
+}
+
+// TestEnvOverride runs the test binary again with SELFSUP_BLAS set and checks that the
+// first call selects that backend.
+func TestEnvOverride(t *testing.T) {
+	if os.Getenv("SELFSUP_BLAS_CHILD") == "1" {
+		fmt.Printf("backend=%s\n", Backend())
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEnvOverride$", "-test.v")
+	cmd.Env = append(os.Environ(), "SELFSUP_BLAS_CHILD=1", EnvVar+"=go")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "backend=go\n") {
+		t.Fatalf("child with %s=go did not select go:\n%s", EnvVar, out)
 	}
 }
 
