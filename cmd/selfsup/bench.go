@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/selfsup/selfsup/backbone"
+	"github.com/selfsup/selfsup/internal/blas"
+	"github.com/selfsup/selfsup/internal/train"
+	"github.com/selfsup/selfsup/nn"
+	"github.com/selfsup/selfsup/optim"
+	"github.com/selfsup/selfsup/ssl"
+)
+
+// benchResult is the JSON object selfsup bench prints.
+type benchResult struct {
+	Model           string  `json:"model"`
+	Batch           int     `json:"batch"`
+	Steps           int     `json:"steps"`
+	Threads         int     `json:"threads"`
+	BLAS            string  `json:"blas"`
+	Params          int     `json:"params"`
+	TrainableParams int     `json:"trainable_params"`
+	TrainImgPerS    float64 `json:"train_img_per_s"`
+	EvalImgPerS     float64 `json:"eval_img_per_s"`
+	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
+	// RSS after the warm-up and the 20th timed training step, and after the last one: flat
+	// memory means these stay close.
+	RSSStep20Bytes int64 `json:"rss_step20_bytes,omitempty"`
+	RSSLastBytes   int64 `json:"rss_last_bytes"`
+	PlannedBytes   int64 `json:"planned_bytes"`
+
+	PeerVersion      string  `json:"peer_version,omitempty"`
+	PeerTrainImgPerS float64 `json:"peer_train_img_per_s,omitempty"`
+	PeerEvalImgPerS  float64 `json:"peer_eval_img_per_s,omitempty"`
+	PeerPeakRSSBytes int64   `json:"peer_peak_rss_bytes,omitempty"`
+	TrainRatio       float64 `json:"train_ratio,omitempty"`
+	EvalRatio        float64 `json:"eval_ratio,omitempty"`
+	PeakRSSRatio     float64 `json:"peak_rss_ratio,omitempty"`
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", "resnet20", "model: resnet<6n+2> (ResNet v1, 10-class head) or convnet")
+	batch := fs.Int("batch", 128, "batch size")
+	steps := fs.Int("steps", 20, "timed training steps (and inference steps)")
+	warmup := fs.Int("warmup", 3, "untimed steps before timing")
+	threads := fs.Int("threads", 2, "threads (GOMAXPROCS and the peer's torch threads)")
+	seed := fs.Uint64("seed", 1, "seed of the weights and the random batch")
+	peer := fs.Bool("peer", false, "also run the PyTorch peer in this run and report ratios")
+	peerScript := fs.String("peer-script", "", "path of peer_resnet20.py (default: ../shared/bench/peer_resnet20.py above the module root)")
+	python := fs.String("python", "/usr/bin/python3", "Python with torch, for --peer (Debian: apt-get install python3-torch)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case *batch < 1:
+		return fmt.Errorf("bench: --batch %d must be at least 1", *batch)
+	case *steps < 1:
+		return fmt.Errorf("bench: --steps %d must be at least 1", *steps)
+	case *warmup < 0:
+		return fmt.Errorf("bench: --warmup %d must not be negative", *warmup)
+	case *threads < 1:
+		return fmt.Errorf("bench: --threads %d must be at least 1", *threads)
+	}
+	bb, err := benchModel(*model)
+	if err != nil {
+		return err
+	}
+	if *peer {
+		if *model != "resnet20" {
+			return fmt.Errorf("bench: the peer runs resnet20 only, not --model %s", *model)
+		}
+		if *peerScript == "" {
+			if *peerScript, err = findPeerScript(); err != nil {
+				return err
+			}
+		}
+	}
+	runtime.GOMAXPROCS(*threads)
+	blas.SetThreads(*threads)
+
+	res := benchResult{Model: *model, Batch: *batch, Steps: *steps, Threads: *threads, BLAS: blas.Backend()}
+	if err := benchOurs(ctx, bb, *batch, *steps, *warmup, *seed, &res); err != nil {
+		return err
+	}
+	if *peer {
+		if err := benchPeer(ctx, *python, *peerScript, *batch, *steps, *warmup, *threads, &res); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	return enc.Encode(res)
+}
+
+func benchModel(name string) (ssl.Backbone, error) {
+	if name == "convnet" {
+		return backbone.ConvNet()
+	}
+	if d, ok := strings.CutPrefix(name, "resnet"); ok {
+		depth, err := strconv.Atoi(d)
+		if err != nil {
+			return nil, fmt.Errorf("bench: --model %q: want resnet<depth> or convnet", name)
+		}
+		return backbone.ResNetV1(depth)
+	}
+	return nil, fmt.Errorf("bench: unknown --model %q: want resnet<depth> or convnet", name)
+}
+
+// classifier is the benchmarked network: the backbone, a 10-class dense head (he_normal,
+// as the Keras example) and softmax cross-entropy.
+func classifier(bb ssl.Backbone) train.BuildFunc {
+	return func(s *nn.Scope, x, y *G.Node) (*G.Node, *G.Node) {
+		logits := nn.Dense(s.In("head"), bb.Build(s, x), 10, nn.Init(nn.HeNormal))
+		if y == nil {
+			return nil, logits
+		}
+		return nn.SoftmaxCrossEntropy(s, logits, y), logits
+	}
+}
+
+func benchOurs(ctx context.Context, bb ssl.Backbone, batch, steps, warmup int, seed uint64, res *benchResult) error {
+	ps := nn.NewParams(seed)
+	in := []int{batch, 3, 32, 32}
+	tg, err := train.Compile(train.Spec{Params: ps, Training: true, Input: in, Targets: []int{batch}, Build: classifier(bb)})
+	if err != nil {
+		return err
+	}
+	tr, tn := ps.Count()
+	res.Params, res.TrainableParams = tr+tn, tr
+	rng := rand.New(rand.NewPCG(seed, 2))
+	for i := range tg.Input() {
+		tg.Input()[i] = float32(rng.NormFloat64())
+	}
+	for i := range tg.Targets() {
+		tg.Targets()[i] = float32(rng.IntN(10))
+	}
+	adam, err := optim.NewAdam()
+	if err != nil {
+		return err
+	}
+	trainer, err := train.NewTrainer(tg, adam, optim.Constant(1e-3))
+	if err != nil {
+		return err
+	}
+	for i := 0; i < warmup; i++ {
+		if _, err := trainer.Step(ctx, 0); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	for i := 0; i < steps; i++ {
+		if _, err := trainer.Step(ctx, 0); err != nil {
+			return err
+		}
+		if i == 19 {
+			res.RSSStep20Bytes = procStatus("VmRSS")
+		}
+	}
+	res.TrainImgPerS = float64(batch*steps) / time.Since(start).Seconds()
+	res.PlannedBytes = tg.PlannedBytes()
+	res.RSSLastBytes = procStatus("VmRSS")
+
+	eg, err := train.Compile(train.Spec{Params: ps, Input: in, Build: classifier(bb)})
+	if err != nil {
+		return err
+	}
+	copy(eg.Input(), tg.Input())
+	tg, trainer = nil, nil
+	debug.FreeOSMemory()
+	for i := 0; i < warmup; i++ {
+		if err := eg.Run(ctx); err != nil {
+			return err
+		}
+	}
+	start = time.Now()
+	for i := 0; i < steps; i++ {
+		if err := eg.Run(ctx); err != nil {
+			return err
+		}
+	}
+	res.EvalImgPerS = float64(batch*steps) / time.Since(start).Seconds()
+	res.PeakRSSBytes = procStatus("VmHWM")
+	return nil
+}
+
+// procStatus reads a "kB" field of /proc/self/status in bytes, or 0 where there is none.
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// findPeerScript looks for ../shared/bench/peer_resnet20.py beside the module root
+// above the working directory.
+func findPeerScript() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "..", "shared", "bench", "peer_resnet20.py")
+			if _, err := os.Stat(p); err != nil {
+				return "", fmt.Errorf("bench: no peer script at %s; give --peer-script", p)
+			}
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("bench: no go.mod above the working directory to find ../shared/bench/peer_resnet20.py from; give --peer-script")
+		}
+		dir = parent
+	}
+}
+
+type peerLine struct {
+	Version string  `json:"version"`
+	ImgPerS float64 `json:"img_per_s"`
+	Mode    string  `json:"mode"`
+	Device  string  `json:"device"`
+}
+
+func benchPeer(ctx context.Context, python, script string, batch, steps, warmup, threads int, res *benchResult) error {
+	for _, mode := range []string{"train", "eval"} {
+		cmd := exec.CommandContext(ctx, python, script, "--mode", mode, "--batch", strconv.Itoa(batch),
+			"--steps", strconv.Itoa(steps), "--warmup", strconv.Itoa(max(warmup, 1)), "--threads", strconv.Itoa(threads), "--device", "cpu")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("bench: peer %s %s --mode %s: %v: %s", python, script, mode, err, strings.TrimSpace(errb.String()))
+		}
+		var pl peerLine
+		if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &pl); err != nil {
+			return fmt.Errorf("bench: peer --mode %s printed %q, not its JSON line: %v", mode, out.String(), err)
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			res.PeerPeakRSSBytes = max(res.PeerPeakRSSBytes, ru.Maxrss*1024) // Linux reports kB
+		}
+		res.PeerVersion = pl.Version
+		if mode == "train" {
+			res.PeerTrainImgPerS = pl.ImgPerS
+		} else {
+			res.PeerEvalImgPerS = pl.ImgPerS
+		}
+	}
+	res.TrainRatio = round3(res.TrainImgPerS / res.PeerTrainImgPerS)
+	res.EvalRatio = round3(res.EvalImgPerS / res.PeerEvalImgPerS)
+	if res.PeerPeakRSSBytes > 0 {
+		res.PeakRSSRatio = round3(float64(res.PeakRSSBytes) / float64(res.PeerPeakRSSBytes))
+	}
+	return nil
+}
+
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
