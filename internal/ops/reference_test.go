@@ -500,3 +500,39 @@ func TestStatefulOpsHashUniquely(t *testing.T) {
 		t.Error("two identical stateless relu nodes were not merged")
 	}
 }
+
+func TestReLUAtZero(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	x := tensor.New(tensor.WithShape(5), tensor.WithBacking([]float32{-1, 0, negZero, 2, 1e-30}))
+	g := G.NewGraph()
+	xn := G.NodeFromAny(g, x, G.WithName("x"))
+	y, err := ReLU(xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := Mean(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads, err := G.Grad(loss, xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	yv := y.Value().(*tensor.Dense).Float32s()
+	for i, want := range []float32{0, 0, 0, 2, 1e-30} {
+		if yv[i] != want || math.Signbit(float64(yv[i])) {
+			t.Errorf("relu(%v) = %v, want +%v", x.Float32s()[i], yv[i], want)
+		}
+	}
+	gv := grads[0].Value().(*tensor.Dense).Float32s()
+	for i, want := range []float32{0, 0, 0, 0.2, 0.2} {
+		if gv[i] != want {
+			t.Errorf("d relu/dx at %v = %v, want %v (0 at 0)", x.Float32s()[i], gv[i], want)
+		}
+	}
+}
