@@ -536,3 +536,40 @@ func TestReLUAtZero(t *testing.T) {
 		}
 	}
 }
+
+// countingKernels counts ReLU calls and delegates to CPU.
+type countingKernels struct {
+	CPU
+	relus int
+}
+
+func (k *countingKernels) ReLU(x, y []float32) error {
+	k.relus++
+	return k.CPU.ReLU(x, y)
+}
+
+func TestSetKernels(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NodeFromAny(g, tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float32{-1, 2, 3, -4})), G.WithName("x"))
+	y, err := ReLU(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := Scale(y, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &countingKernels{}
+	if n := SetKernels(g, k); n != 2 {
+		t.Fatalf("SetKernels changed %d ops, want 2", n)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	if k.relus != 1 {
+		t.Fatalf("the replacement kernels ran ReLU %d times, want 1", k.relus)
+	}
+	assertClose(t, "2·relu(x)", z.Value().(*tensor.Dense).Float32s(), []float64{0, 4, 6, 0}, 0)
+}
