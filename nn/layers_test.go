@@ -376,6 +376,7 @@ func TestArgmax(t *testing.T) {
 		t.Fatal("Argmax of a vector did not fail")
 	}
 }
+
 // A loss with a constant-zero L2Penalty still differentiates and runs.
 func TestZeroPenaltyGrad(t *testing.T) {
 	ps := NewParams(1)
