@@ -1,0 +1,181 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// BatchNormConfig holds the settings of a batch normalization.
+type BatchNormConfig struct {
+	// Training selects batch statistics (and updates of the moving statistics) over the
+	// moving statistics.
+	Training bool
+	// Momentum of the moving averages: moving = moving·Momentum + batch·(1-Momentum).
+	Momentum float32
+	// Epsilon is added to the variance before the square root.
+	Epsilon float32
+	// UnbiasedMovingVariance feeds the moving variance with the batch variance times
+	// M/(M-1) (M values per channel), as TensorFlow's fused batch norm (which tf.keras 2
+	// uses for 4-D inputs) does; otherwise the biased batch variance is used, as tf.keras'
+	// non-fused path (2-D inputs) and Keras 3 do. Normalization always uses the biased variance.
+	UnbiasedMovingVariance bool
+}
+
+// batchNormOp normalizes x [N,C,...] per channel: inputs x, gamma [C], beta [C], moving
+// mean [C], moving variance [C]. In training mode it normalizes with the batch statistics
+// and updates the moving statistics (its inputs 3 and 4) in place; it keeps the mean and
+// 1/sqrt(var+eps) it used for the gradient ops.
+type batchNormOp struct {
+	base
+	cfg          BatchNormConfig
+	n, c, s      int
+	mean, invstd []float32 // statistics of the last forward run
+	variance     []float32
+	scale, shift []float32
+}
+
+// BatchNorm returns the node of the batch normalization of x [N,C,H,W] (over N, H, W) or
+// [N,C] (over N) with trainable gamma and beta [C] and moving statistics movingMean and
+// movingVar [C], whose values a training run updates in place.
+func BatchNorm(x, gamma, beta, movingMean, movingVar *G.Node, cfg BatchNormConfig) (*G.Node, error) {
+	for i, n := range []*G.Node{x, gamma, beta, movingMean, movingVar} {
+		if err := checkFloat32([]string{"batch-norm input", "gamma", "beta", "moving mean", "moving variance"}[i], n); err != nil {
+			return nil, err
+		}
+	}
+	n, c, s, err := channels(x.Shape())
+	if err != nil {
+		return nil, fmt.Errorf("batchNorm: %w", err)
+	}
+	for i, p := range []*G.Node{gamma, beta, movingMean, movingVar} {
+		if !sameShape(p.Shape(), tensor.Shape{c}) {
+			return nil, fmt.Errorf("batchNorm: %s has shape %v, want [%d]",
+				[]string{"gamma", "beta", "moving mean", "moving variance"}[i], p.Shape(), c)
+		}
+	}
+	if !(cfg.Epsilon > 0) || !(cfg.Momentum >= 0 && cfg.Momentum <= 1) {
+		return nil, fmt.Errorf("batchNorm: epsilon %g must be > 0 and momentum %g in [0, 1]", cfg.Epsilon, cfg.Momentum)
+	}
+	op := &batchNormOp{cfg: cfg, n: n, c: c, s: s,
+		mean: make([]float32, c), invstd: make([]float32, c), variance: make([]float32, c),
+		scale: make([]float32, c), shift: make([]float32, c)}
+	vs := tensor.Shape{c}
+	op.base = newBase(op, "batchNorm", fmt.Sprintf("train=%v,m=%g,eps=%g,unbiased=%v", cfg.Training, cfg.Momentum, cfg.Epsilon, cfg.UnbiasedMovingVariance),
+		true, x.Shape(), x.Shape(), vs, vs, vs, vs)
+	return apply(op, x, gamma, beta, movingMean, movingVar)
+}
+
+func (op *batchNormOp) run(out []float32, in [][]float32) error {
+	x, gamma, beta, mm, mv := in[0], in[1], in[2], in[3], in[4]
+	eps := float64(op.cfg.Epsilon)
+	if op.cfg.Training {
+		if err := op.kern.ChannelMoments(op.n, op.c, op.s, x, op.mean, op.variance); err != nil {
+			return err
+		}
+		m := float32(op.cfg.Momentum)
+		total := op.n * op.s
+		corr := float32(1)
+		if op.cfg.UnbiasedMovingVariance && total > 1 {
+			corr = float32(total) / float32(total-1)
+		}
+		for ch := range op.c {
+			mm[ch] = mm[ch]*m + op.mean[ch]*(1-m)
+			mv[ch] = mv[ch]*m + op.variance[ch]*corr*(1-m)
+			op.invstd[ch] = float32(1 / math.Sqrt(float64(op.variance[ch])+eps))
+		}
+	} else {
+		for ch := range op.c {
+			if mv[ch] < 0 {
+				return fmt.Errorf("moving variance of channel %d is negative (%g)", ch, mv[ch])
+			}
+			op.mean[ch] = mm[ch]
+			op.invstd[ch] = float32(1 / math.Sqrt(float64(mv[ch])+eps))
+		}
+	}
+	for ch := range op.c {
+		op.scale[ch] = gamma[ch] * op.invstd[ch]
+		op.shift[ch] = beta[ch] - op.mean[ch]*op.scale[ch]
+	}
+	return op.kern.ScaleShift(op.n, op.c, op.s, x, op.scale, op.shift, out)
+}
+
+// DiffWRT implements gorgonia.SDOp: x, gamma and beta.
+func (op *batchNormOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := 0; i < n && i < 3; i++ {
+		d[i] = true
+	}
+	return d
+}
+
+// SymDiff implements gorgonia.SDOp: one op computes dgamma and dbeta together (one pass
+// over x and dy), two small ops pick them apart, and one more computes dx.
+func (op *batchNormOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	x, gamma := inputs[0], inputs[1]
+	vs := tensor.Shape{op.c}
+	of := fmt.Sprintf("of#%d", op.id)
+	gp := &bnGradParamsOp{fwd: op}
+	gp.base = newBase(gp, "batchNormGradParams", of, false, tensor.Shape{2, op.c}, x.Shape(), x.Shape())
+	params, err := apply(gp, x, grad)
+	if err != nil {
+		return nil, err
+	}
+	dgamma, err := pickRow(params, 0)
+	if err != nil {
+		return nil, err
+	}
+	dbeta, err := pickRow(params, 1)
+	if err != nil {
+		return nil, err
+	}
+	gi := &bnGradInputOp{fwd: op}
+	gi.base = newBase(gi, "batchNormGradInput", of, false, x.Shape(), x.Shape(), x.Shape(), vs, tensor.Shape{2, op.c})
+	dx, err := apply(gi, x, grad, gamma, params)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dgamma, dbeta, nil, nil}, nil
+}
+
+// bnGradParamsOp is [dgamma; dbeta] ([2,C]) from (x, dy) with the forward op's saved statistics.
+type bnGradParamsOp struct {
+	base
+	fwd *batchNormOp
+}
+
+func (op *bnGradParamsOp) run(out []float32, in [][]float32) error {
+	f := op.fwd
+	return op.kern.BatchNormGradParams(f.n, f.c, f.s, in[0], in[1], f.mean, f.invstd, out[:f.c], out[f.c:])
+}
+
+// bnGradInputOp is dx from (x, dy, gamma, [dgamma; dbeta]) with the forward op's saved statistics.
+type bnGradInputOp struct {
+	base
+	fwd *batchNormOp
+}
+
+func (op *bnGradInputOp) run(out []float32, in [][]float32) error {
+	f := op.fwd
+	return op.kern.BatchNormGradInput(f.n, f.c, f.s, f.cfg.Training, in[0], in[1], f.mean, f.invstd, in[2], in[3][:f.c], in[3][f.c:], out)
+}
+
+// pickRowOp copies row i of a [R, C] matrix into a [C] vector.
+type pickRowOp struct {
+	base
+	row, cols int
+}
+
+func pickRow(x *G.Node, row int) (*G.Node, error) {
+	s := x.Shape()
+	op := &pickRowOp{row: row, cols: s[1]}
+	op.base = newBase(op, "pickRow", fmt.Sprint(row), false, tensor.Shape{s[1]}, s)
+	return apply(op, x)
+}
+
+func (op *pickRowOp) run(out []float32, in [][]float32) error {
+	copy(out, in[0][op.row*op.cols:(op.row+1)*op.cols])
+	return nil
+}

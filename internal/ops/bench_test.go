@@ -1,0 +1,171 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Benchmarks at ResNet20's shapes (batch 128, CIFAR-10), calling UsePreallocDo with
+// preallocated outputs as the executor does. Run with
+//
+//	go test ./internal/ops -run '^$' -bench . -benchtime 10x
+//
+// conv reports GFLOP/s (2·N·O·OH·OW·C·KH·KW per pass).
+
+type benchOp interface {
+	G.Op
+	G.UsePreallocDoer
+}
+
+func benchRun(b *testing.B, op G.Op, out G.Value, in ...G.Value) {
+	b.Helper()
+	pd := op.(benchOp)
+	if _, err := pd.UsePreallocDo(out, in...); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := pd.UsePreallocDo(out, in...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func zeros(shape ...int) *tensor.Dense {
+	return tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
+}
+
+var resnetConvs = []struct {
+	c, hw int
+}{{16, 32}, {32, 16}, {64, 8}}
+
+func BenchmarkConv(b *testing.B) {
+	const n = 128
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, c := range resnetConvs {
+		g, err := NewConvGeom(tensor.Shape{n, c.c, c.hw, c.hw}, tensor.Shape{c.c, c.c, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		flops := 2 * float64(n*c.c*c.hw*c.hw*c.c*9)
+		x, w, bias := randTensor(rng, -1, 1, n, c.c, c.hw, c.hw), randTensor(rng, -1, 1, c.c, c.c, 3, 3), randTensor(rng, -1, 1, c.c)
+		dy := randTensor(rng, -1, 1, n, c.c, c.hw, c.hw)
+		name := fmt.Sprintf("%dx%dx%d", c.c, c.hw, c.hw)
+		report := func(b *testing.B) {
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		}
+		b.Run(name+"/forward", func(b *testing.B) {
+			op := &conv2dOp{g: g, hasBias: true}
+			op.base = newBase(op, "conv2d", "", false, g.YShape(), g.XShape(), g.WShape(), tensor.Shape{g.O})
+			benchRun(b, op, zeros(g.YShape()...), x, w, bias)
+			report(b)
+		})
+		b.Run(name+"/backward-data", func(b *testing.B) {
+			op := &conv2dGradDataOp{g: g}
+			op.base = newBase(op, "conv2dGradData", "", false, g.XShape(), g.WShape(), g.YShape())
+			benchRun(b, op, zeros(g.XShape()...), w, dy)
+			report(b)
+		})
+		b.Run(name+"/backward-filter", func(b *testing.B) {
+			op := &conv2dGradFilterOp{g: g}
+			op.base = newBase(op, "conv2dGradFilter", "", false, g.WShape(), g.XShape(), g.YShape())
+			benchRun(b, op, zeros(g.WShape()...), x, dy)
+			report(b)
+		})
+	}
+}
+
+func BenchmarkBatchNorm(b *testing.B) {
+	const n = 128
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, c := range resnetConvs {
+		shape := tensor.Shape{n, c.c, c.hw, c.hw}
+		x, dy := randTensor(rng, -1, 1, shape...), randTensor(rng, -1, 1, shape...)
+		gamma, beta, mm, mv := randTensor(rng, 0.5, 1.5, c.c), randTensor(rng, -1, 1, c.c), zeros(c.c), randTensor(rng, 1, 2, c.c)
+		vs := tensor.Shape{c.c}
+		fwd := &batchNormOp{cfg: BatchNormConfig{Training: true, Momentum: 0.99, Epsilon: 1e-3, UnbiasedMovingVariance: true},
+			n: n, c: c.c, s: c.hw * c.hw, mean: make([]float32, c.c), invstd: make([]float32, c.c),
+			variance: make([]float32, c.c), scale: make([]float32, c.c), shift: make([]float32, c.c)}
+		fwd.base = newBase(fwd, "batchNorm", "", true, shape, shape, vs, vs, vs, vs)
+		name := fmt.Sprintf("%dx%dx%d", c.c, c.hw, c.hw)
+		b.Run(name+"/forward-train", func(b *testing.B) {
+			benchRun(b, fwd, zeros(shape...), x, gamma, beta, mm, mv)
+		})
+		b.Run(name+"/backward", func(b *testing.B) {
+			// [dgamma; dbeta] and dx: the two big ops of the backward pass.
+			gp := &bnGradParamsOp{fwd: fwd}
+			gp.base = newBase(gp, "bnGradParams", "", false, tensor.Shape{2, c.c}, shape, shape)
+			gi := &bnGradInputOp{fwd: fwd}
+			gi.base = newBase(gi, "bnGradInput", "", false, shape, shape, shape, vs, tensor.Shape{2, c.c})
+			params, dx := zeros(2, c.c), zeros(shape...)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := gp.UsePreallocDo(params, x, dy); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := gi.UsePreallocDo(dx, x, dy, gamma, params); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkReLU(b *testing.B) {
+	const n = 128
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, c := range resnetConvs {
+		shape := tensor.Shape{n, c.c, c.hw, c.hw}
+		x, dy := randTensor(rng, -1, 1, shape...), randTensor(rng, -1, 1, shape...)
+		name := fmt.Sprintf("%dx%dx%d", c.c, c.hw, c.hw)
+		b.Run(name+"/forward", func(b *testing.B) {
+			op := &reluOp{}
+			op.base = newBase(op, "relu", "", false, shape, shape)
+			benchRun(b, op, zeros(shape...), x)
+		})
+		b.Run(name+"/backward", func(b *testing.B) {
+			op := &reluGradOp{}
+			op.base = newBase(op, "reluGrad", "", false, shape, shape, shape)
+			benchRun(b, op, zeros(shape...), x, dy)
+		})
+	}
+}
+
+// BenchmarkConvTape compares, on gorgonia's TapeMachine, this package's Conv2D with
+// stock gorgonia.Conv2d (the peer) on the 16-channel 32×32 layer, forward only.
+func BenchmarkConvTape(b *testing.B) {
+	const n, c, hw = 128, 16, 32
+	rng := rand.New(rand.NewPCG(5, 5))
+	x, w := randTensor(rng, -1, 1, n, c, hw, hw), randTensor(rng, -1, 1, c, c, 3, 3)
+	run := func(b *testing.B, build func(x, w *G.Node) (*G.Node, error)) {
+		g := G.NewGraph()
+		xn := G.NodeFromAny(g, x, G.WithName("x"))
+		wn := G.NodeFromAny(g, w, G.WithName("w"))
+		if _, err := build(xn, wn); err != nil {
+			b.Fatal(err)
+		}
+		m := G.NewTapeMachine(g)
+		defer m.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Reset()
+			if err := m.RunAll(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(2*float64(n*c*hw*hw*c*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	}
+	b.Run("selfsup", func(b *testing.B) {
+		run(b, func(x, w *G.Node) (*G.Node, error) { return Conv2D(x, w, nil, 1, 1, Padding2D{1, 1, 1, 1}) })
+	})
+	b.Run("gorgonia", func(b *testing.B) {
+		run(b, func(x, w *G.Node) (*G.Node, error) {
+			return G.Conv2d(x, w, tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1})
+		})
+	})
+}

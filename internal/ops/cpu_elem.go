@@ -1,0 +1,490 @@
+package ops
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/selfsup/selfsup/internal/blas"
+)
+
+// elemChunk is the smallest run of elements worth a goroutine.
+const elemChunk = 1 << 14
+
+// planeChunk returns how many planes of s values make a worthwhile goroutine.
+func planeChunk(s int) int {
+	if s >= elemChunk {
+		return 1
+	}
+	return elemChunk/s + 1
+}
+
+// channelChunk is the number of channels per goroutine for per-channel reductions over n×s values.
+func channelChunk(n, s int) int {
+	per := n * s
+	if per >= elemChunk {
+		return 1
+	}
+	return elemChunk/per + 1
+}
+
+// sumPlane returns Σ (p-shift) and Σ (p-shift)², accumulated in four float32 lanes
+// combined in float64.
+func sumPlane(p []float32, shift float32) (sum, sq float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float32
+	i := 0
+	for ; i+4 <= len(p); i += 4 {
+		a, b, c, d := p[i]-shift, p[i+1]-shift, p[i+2]-shift, p[i+3]-shift
+		s0 += a
+		s1 += b
+		s2 += c
+		s3 += d
+		q0 += a * a
+		q1 += b * b
+		q2 += c * c
+		q3 += d * d
+	}
+	for ; i < len(p); i++ {
+		a := p[i] - shift
+		s0 += a
+		q0 += a * a
+	}
+	return float64(s0) + float64(s1) + float64(s2) + float64(s3), float64(q0) + float64(q1) + float64(q2) + float64(q3)
+}
+
+// columns reports whether a per-channel reduction over [n, c, s] is better done row by
+// row over a [n, c] matrix (s == 1: one value per plane).
+func columns(s int) bool { return s == 1 }
+
+// ChannelSum implements Kernels.
+func (CPU) ChannelSum(n, c, s int, x, out []float32) error {
+	if columns(s) {
+		parFor(c, 64, func(lo, hi int) {
+			acc := out[lo:hi]
+			clear(acc)
+			for i := 0; i < n; i++ {
+				row := x[i*c+lo : i*c+hi]
+				row = row[:len(acc)]
+				for j, v := range row {
+					acc[j] += v
+				}
+			}
+		})
+		return nil
+	}
+	parFor(c, channelChunk(n, s), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var acc float64
+			for i := 0; i < n; i++ {
+				p := x[(i*c+ch)*s : (i*c+ch+1)*s]
+				var a0, a1, a2, a3 float32
+				j := 0
+				for ; j+4 <= len(p); j += 4 {
+					a0 += p[j]
+					a1 += p[j+1]
+					a2 += p[j+2]
+					a3 += p[j+3]
+				}
+				for ; j < len(p); j++ {
+					a0 += p[j]
+				}
+				acc += float64(a0) + float64(a1) + float64(a2) + float64(a3)
+			}
+			out[ch] = float32(acc)
+		}
+	})
+	return nil
+}
+
+// AddChannel implements Kernels.
+func (CPU) AddChannel(n, c, s int, x, b, y []float32) error {
+	if columns(s) {
+		parFor(n, rowChunk(c), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				src, dst := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+				src, bb := src[:len(dst)], b[:len(dst)]
+				for j := range dst {
+					dst[j] = src[j] + bb[j]
+				}
+			}
+		})
+		return nil
+	}
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			bv := b[pi%c]
+			src, dst := x[pi*s:(pi+1)*s], y[pi*s:(pi+1)*s]
+			for j := range dst {
+				dst[j] = src[j] + bv
+			}
+		}
+	})
+	return nil
+}
+
+// ChannelMoments implements Kernels. Sums are taken around the channel's first value to
+// avoid cancellation when the mean is large against the spread.
+func (CPU) ChannelMoments(n, c, s int, x, mean, variance []float32) error {
+	m := float64(n * s)
+	if columns(s) {
+		parFor(c, 64, func(lo, hi int) {
+			shift := x[lo:hi]
+			sum, sq := mean[lo:hi], variance[lo:hi]
+			clear(sum)
+			clear(sq)
+			for i := 1; i < n; i++ {
+				row := x[i*c+lo : i*c+hi]
+				row = row[:len(sum)]
+				for j, v := range row {
+					d := v - shift[j]
+					sum[j] += d
+					sq[j] += d * d
+				}
+			}
+			for j := range sum {
+				mu := float64(sum[j]) / m
+				v := float64(sq[j])/m - mu*mu
+				if v < 0 {
+					v = 0
+				}
+				sum[j] = float32(mu + float64(shift[j]))
+				sq[j] = float32(v)
+			}
+		})
+		return nil
+	}
+	parFor(c, channelChunk(n, s), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			shift := x[ch*s]
+			var sum, sq float64
+			for i := 0; i < n; i++ {
+				a, b := sumPlane(x[(i*c+ch)*s:(i*c+ch+1)*s], shift)
+				sum += a
+				sq += b
+			}
+			mu := sum / m
+			v := sq/m - mu*mu
+			if v < 0 {
+				v = 0
+			}
+			mean[ch] = float32(mu + float64(shift))
+			variance[ch] = float32(v)
+		}
+	})
+	return nil
+}
+
+// ScaleShift implements Kernels.
+func (CPU) ScaleShift(n, c, s int, x, scale, shift, y []float32) error {
+	if columns(s) {
+		parFor(n, rowChunk(c), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				src, dst := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+				src, a, b := src[:len(dst)], scale[:len(dst)], shift[:len(dst)]
+				for j := range dst {
+					dst[j] = src[j]*a[j] + b[j]
+				}
+			}
+		})
+		return nil
+	}
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			a, b := scale[pi%c], shift[pi%c]
+			src, dst := x[pi*s:(pi+1)*s], y[pi*s:(pi+1)*s]
+			for j := range dst {
+				dst[j] = src[j]*a + b
+			}
+		}
+	})
+	return nil
+}
+
+// BatchNormGradParams implements Kernels.
+func (CPU) BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta []float32) error {
+	if columns(s) {
+		parFor(c, 64, func(lo, hi int) {
+			mu, g, b := mean[lo:hi], dgamma[lo:hi], dbeta[lo:hi]
+			clear(g)
+			clear(b)
+			for i := 0; i < n; i++ {
+				xr, dr := x[i*c+lo:i*c+hi], dy[i*c+lo:i*c+hi]
+				xr, dr = xr[:len(g)], dr[:len(g)]
+				for j, d := range dr {
+					g[j] += d * (xr[j] - mu[j])
+					b[j] += d
+				}
+			}
+			for j := range g {
+				g[j] *= invstd[lo+j]
+			}
+		})
+		return nil
+	}
+	parFor(c, channelChunk(n, s), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mu := mean[ch]
+			var accG, accB float64
+			for i := 0; i < n; i++ {
+				xp := x[(i*c+ch)*s : (i*c+ch+1)*s]
+				dp := dy[(i*c+ch)*s : (i*c+ch+1)*s]
+				dp = dp[:len(xp)]
+				var g0, g1, b0, b1 float32
+				j := 0
+				for ; j+2 <= len(xp); j += 2 {
+					d0, d1 := dp[j], dp[j+1]
+					g0 += d0 * (xp[j] - mu)
+					g1 += d1 * (xp[j+1] - mu)
+					b0 += d0
+					b1 += d1
+				}
+				for ; j < len(xp); j++ {
+					g0 += dp[j] * (xp[j] - mu)
+					b0 += dp[j]
+				}
+				accG += float64(g0) + float64(g1)
+				accB += float64(b0) + float64(b1)
+			}
+			dgamma[ch] = float32(accG) * invstd[ch]
+			dbeta[ch] = float32(accB)
+		}
+	})
+	return nil
+}
+
+// BatchNormGradInput implements Kernels. In training mode
+// dx = k·dy + a·x + b with k = gamma·invstd, a = -k·invstd·dgamma/M and
+// b = -k·dbeta/M - a·mean.
+func (CPU) BatchNormGradInput(n, c, s int, training bool, x, dy, mean, invstd, gamma, dgamma, dbeta, dx []float32) error {
+	m := float32(n * s)
+	if columns(s) {
+		// Per-channel coefficients, then one pass over the rows: dx = k·dy + a·x + b.
+		coef := scratch.get(3 * c)
+		defer scratch.put(coef)
+		k, a, b := coef[:c], coef[c:2*c], coef[2*c:]
+		for ch := range c {
+			k[ch] = gamma[ch] * invstd[ch]
+			a[ch], b[ch] = 0, 0
+			if training {
+				a[ch] = -k[ch] * invstd[ch] * dgamma[ch] / m
+				b[ch] = -k[ch]*dbeta[ch]/m - a[ch]*mean[ch]
+			}
+		}
+		parFor(n, rowChunk(c), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				xr, dr, out := x[i*c:(i+1)*c], dy[i*c:(i+1)*c], dx[i*c:(i+1)*c]
+				xr, dr = xr[:len(out)], dr[:len(out)]
+				for j := range out {
+					out[j] = k[j]*dr[j] + a[j]*xr[j] + b[j]
+				}
+			}
+		})
+		return nil
+	}
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			ch := pi % c
+			k := gamma[ch] * invstd[ch]
+			dp, out := dy[pi*s:(pi+1)*s], dx[pi*s:(pi+1)*s]
+			if !training {
+				for j := range out {
+					out[j] = k * dp[j]
+				}
+				continue
+			}
+			a := -k * invstd[ch] * dgamma[ch] / m
+			b := -k*dbeta[ch]/m - a*mean[ch]
+			xp := x[pi*s : (pi+1)*s]
+			for j := range out {
+				out[j] = k*dp[j] + a*xp[j] + b
+			}
+		}
+	})
+	return nil
+}
+
+// bitsOf views float32 data as its IEEE-754 bit patterns.
+func bitsOf(x []float32) []int32 {
+	if len(x) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// ReLU implements Kernels. It works on the bit patterns: clearing every bit of a value
+// whose sign bit is set gives +0, without a branch (random signs defeat the predictor).
+func (CPU) ReLU(x, y []float32) error {
+	xs, ys := bitsOf(x), bitsOf(y)
+	parFor(len(x), elemChunk, func(lo, hi int) {
+		src, dst := xs[lo:hi], ys[lo:hi]
+		dst = dst[:len(src)]
+		for i, v := range src {
+			dst[i] = v &^ (v >> 31)
+		}
+	})
+	return nil
+}
+
+// ReLUGrad implements Kernels: dx = dy where y > 0. y > 0 exactly when its bit pattern is
+// a positive int32: then (-v & ^v) has its sign bit set, and shifting it down gives the mask.
+func (CPU) ReLUGrad(y, dy, dx []float32) error {
+	ys, ds, xs := bitsOf(y), bitsOf(dy), bitsOf(dx)
+	parFor(len(y), elemChunk, func(lo, hi int) {
+		yy, d, out := ys[lo:hi], ds[lo:hi], xs[lo:hi]
+		d, out = d[:len(yy)], out[:len(yy)]
+		for i, v := range yy {
+			out[i] = d[i] & ((-v & ^v) >> 31)
+		}
+	})
+	return nil
+}
+
+// Add implements Kernels.
+func (CPU) Add(a, b, y []float32) error {
+	parFor(len(a), elemChunk, func(lo, hi int) {
+		aa, bb, out := a[lo:hi], b[lo:hi], y[lo:hi]
+		for i := range out {
+			out[i] = aa[i] + bb[i]
+		}
+	})
+	return nil
+}
+
+// Scale implements Kernels.
+func (CPU) Scale(alpha float32, x, y []float32) error {
+	parFor(len(x), elemChunk, func(lo, hi int) {
+		src, out := x[lo:hi], y[lo:hi]
+		for i := range out {
+			out[i] = alpha * src[i]
+		}
+	})
+	return nil
+}
+
+// Fill implements Kernels.
+func (CPU) Fill(v float32, y []float32) error {
+	for i := range y {
+		y[i] = v
+	}
+	return nil
+}
+
+// Sum implements Kernels.
+func (CPU) Sum(x []float32) float32 {
+	var acc float64
+	for i := 0; i < len(x); i += 4096 {
+		var a float32
+		for _, v := range x[i:min(i+4096, len(x))] {
+			a += v
+		}
+		acc += float64(a)
+	}
+	return float32(acc)
+}
+
+// SumSquares implements Kernels.
+func (CPU) SumSquares(x []float32) float32 {
+	var acc float64
+	for i := 0; i < len(x); i += 4096 {
+		var a float32
+		for _, v := range x[i:min(i+4096, len(x))] {
+			a += v * v
+		}
+		acc += float64(a)
+	}
+	return float32(acc)
+}
+
+// GlobalAvgPool implements Kernels.
+func (CPU) GlobalAvgPool(n, c, s int, x, y []float32) error {
+	inv := 1 / float64(s)
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			sum, _ := sumPlane(x[pi*s:(pi+1)*s], 0)
+			y[pi] = float32(sum * inv)
+		}
+	})
+	return nil
+}
+
+// GlobalAvgPoolGrad implements Kernels.
+func (CPU) GlobalAvgPoolGrad(n, c, s int, dy, dx []float32) error {
+	inv := 1 / float32(s)
+	parFor(n*c, planeChunk(s), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			v := dy[pi] * inv
+			out := dx[pi*s : (pi+1)*s]
+			for j := range out {
+				out[j] = v
+			}
+		}
+	})
+	return nil
+}
+
+// poolArgmax returns the index within the plane of the first maximum of window (oh, ow).
+func poolArgmax(g *PoolGeom, plane []float32, oh, ow int) int {
+	best, bi := float32(math.Inf(-1)), -1
+	h0, w0 := oh*g.SH-g.PadT, ow*g.SW-g.PadL
+	for ki := max(0, -h0); ki < g.KH && h0+ki < g.H; ki++ {
+		row := (h0 + ki) * g.W
+		for kj := max(0, -w0); kj < g.KW && w0+kj < g.W; kj++ {
+			if v := plane[row+w0+kj]; v > best || bi < 0 {
+				best, bi = v, row+w0+kj
+			}
+		}
+	}
+	return bi
+}
+
+// MaxPool implements Kernels.
+func (CPU) MaxPool(g *PoolGeom, x, y []float32) error {
+	hw, ohw := g.H*g.W, g.OH*g.OW
+	parFor(g.N*g.C, planeChunk(hw), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			plane, out := x[pi*hw:(pi+1)*hw], y[pi*ohw:(pi+1)*ohw]
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					out[oh*g.OW+ow] = plane[poolArgmax(g, plane, oh, ow)]
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// MaxPoolGrad implements Kernels.
+func (CPU) MaxPoolGrad(g *PoolGeom, x, dy, dx []float32) error {
+	hw, ohw := g.H*g.W, g.OH*g.OW
+	parFor(g.N*g.C, planeChunk(hw), func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			plane, d, out := x[pi*hw:(pi+1)*hw], dy[pi*ohw:(pi+1)*ohw], dx[pi*hw:(pi+1)*hw]
+			clear(out)
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					out[poolArgmax(g, plane, oh, ow)] += d[oh*g.OW+ow]
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// MatMul implements Kernels.
+func (CPU) MatMul(transA, transB bool, m, n, k int, alpha float32, a, b, bias, c []float32) error {
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	var beta float32
+	if bias != nil {
+		for i := 0; i < m; i++ {
+			copy(c[i*n:(i+1)*n], bias)
+		}
+		beta = 1
+	}
+	blas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, n)
+	return nil
+}

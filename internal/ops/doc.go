@@ -1,0 +1,41 @@
+// Package ops holds the project's gorgonia operations: the hot parts of a ResNet and of
+// the self-supervised losses, each with its gradient written as further ops of this
+// package, so that gorgonia.Grad produces a backward pass of fast, preallocating ops.
+//
+// Every op is float32 and statically shaped (the shapes are fixed when the node is built).
+// Do allocates its output; UsePreallocDo writes into a given *tensor.Dense (or
+// *gorgonia.F32 for a scalar) of the output shape, which is how the project's executor
+// and gorgonia's TapeMachine after its first run call them. Both check every value and
+// return an error, never panic, on a wrong shape or dtype; building a node with inputs
+// of the wrong shapes is an error too.
+//
+// Forward ops and their gradients:
+//
+//	Conv2D(x, w, b)       conv2dGradData(w, dy), conv2dGradFilter(x, dy), ChannelSum(dy)
+//	AddBias(x, b)         dy, ChannelSum(dy)
+//	BatchNorm(x, γ, β, mm, mv)  batchNormGradParams ([dγ; dβ] in one pass), batchNormGradInput
+//	ReLU(x)               reluGrad(y, dy)             (0 at 0)
+//	GlobalAvgPool(x)      globalAvgPoolGrad(dy)
+//	MaxPool2D(x)          maxPool2DGrad(x, dy)        (first maximum of each window)
+//	MatMul(a, b, bias)    MatMul, ChannelSum
+//	Add, Scale, Mean, Reshape, Concat, StopGradient (no gradient)
+//	SoftmaxCrossEntropy(logits, labels), Softmax, NTXentLoss(s), L2Normalize,
+//	RowDot, RowScale, L2Penalty
+//
+// The math lives behind the Kernels interface (CPU is the implementation in use), apart
+// from the plumbing (shapes, hashing, differentiation), so that a CUDA runtime can supply
+// its own kernels for the same ops: SetKernels switches the ops of a graph to another
+// implementation (kernels see the ops' tensors as float32 slices, which suits memory that
+// both sides can address, such as CUDA managed memory). The CPU kernels split batches, channels or rows over
+// runtime.GOMAXPROCS goroutines and do convolutions as im2col plus one large
+// blas.Sgemm per chunk of images; scratch buffers come from a pool shared by all ops
+// (power-of-two size classes), so a graph needs one set of them rather than one per op,
+// and a training step in steady state does not allocate them again.
+//
+// State and hashing: gorgonia merges nodes whose ops hash equal over the same children.
+// Stateless ops hash by their parameters (merging them is harmless common-subexpression
+// elimination); BatchNorm, which keeps the batch statistics of its last forward run for
+// its gradient ops and updates the moving statistics in place, hashes with a unique id.
+// An op instance belongs to one node of one graph, and a graph must not be run by two
+// machines at the same time.
+package ops

@@ -1,0 +1,117 @@
+package ops
+
+import G "gorgonia.org/gorgonia"
+
+// Kernels is the math of every op, kept apart from the gorgonia plumbing (shape checks,
+// hashing, differentiation) so that another runtime (CUDA) can supply its own
+// implementation. Slices are dense row-major float32 data whose lengths the ops have
+// already checked; a 4-D activation [N,C,H,W] is seen as N×C planes of S=H×W values and a
+// 2-D one [N,C] as S=1. Kernels write every element of their output (they never
+// accumulate into it unless documented). CPU is the implementation the ops use today.
+type Kernels interface {
+	// ConvForward computes y = conv(x, w) (+ bias[o] when bias is non-nil).
+	ConvForward(g *ConvGeom, x, w, bias, y []float32) error
+	// ConvBackwardData computes dx, the gradient of the input, from dy and w.
+	ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error
+	// ConvBackwardFilter computes dw, the gradient of the kernel, from x and dy.
+	ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error
+
+	// ChannelSum sets out[c] to the sum of x over N and S (bias and beta gradients).
+	ChannelSum(n, c, s int, x, out []float32) error
+	// AddChannel sets y = x + b[c] (broadcast over N and S).
+	AddChannel(n, c, s int, x, b, y []float32) error
+	// ChannelMoments sets mean[c] and variance[c] (biased, divided by N×S) of x.
+	ChannelMoments(n, c, s int, x, mean, variance []float32) error
+	// ScaleShift sets y = x*scale[c] + shift[c].
+	ScaleShift(n, c, s int, x, scale, shift, y []float32) error
+	// BatchNormGradParams sets dgamma[c] = Σ dy·(x-mean[c])·invstd[c] and dbeta[c] = Σ dy
+	// in one pass.
+	BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta []float32) error
+	// BatchNormGradInput sets dx for y = gamma·(x-mean)·invstd + beta. With batch
+	// statistics (training) it includes the paths through the mean and variance:
+	// dx = gamma·invstd·(dy - dbeta/M - xhat·dgamma/M), M = N×S; with fixed statistics
+	// dx = gamma·invstd·dy.
+	BatchNormGradInput(n, c, s int, training bool, x, dy, mean, invstd, gamma, dgamma, dbeta, dx []float32) error
+
+	// ReLU sets y = max(x, 0).
+	ReLU(x, y []float32) error
+	// ReLUGrad sets dx = dy where y > 0, else 0.
+	ReLUGrad(y, dy, dx []float32) error
+	// Add sets y = a + b.
+	Add(a, b, y []float32) error
+	// Scale sets y = alpha·x.
+	Scale(alpha float32, x, y []float32) error
+
+	// GlobalAvgPool sets y[n,c] to the mean of plane (n,c) of x.
+	GlobalAvgPool(n, c, s int, x, y []float32) error
+	// GlobalAvgPoolGrad spreads dy[n,c]/S over plane (n,c) of dx.
+	GlobalAvgPoolGrad(n, c, s int, dy, dx []float32) error
+	// MaxPool sets y to the window maxima of x.
+	MaxPool(g *PoolGeom, x, y []float32) error
+	// MaxPoolGrad routes dy to the first maximum of each window of x.
+	MaxPoolGrad(g *PoolGeom, x, dy, dx []float32) error
+
+	// MatMul sets c = alpha·op(a)·op(b) (+ bias[j] on every row when bias is non-nil), with
+	// op(a) m×k and op(b) k×n as stored row-major (transposed when the flag is set).
+	MatMul(transA, transB bool, m, n, k int, alpha float32, a, b, bias, c []float32) error
+
+	// SoftmaxCrossEntropy returns the mean over rows of -log softmax(logits)[label] and,
+	// when probs is non-nil, stores the softmax there. labels hold class indices.
+	SoftmaxCrossEntropy(n, k int, logits, labels, probs []float32) (float32, error)
+	// SoftmaxCrossEntropyGrad sets dx = g·(softmax(logits) - onehot(labels))/n.
+	SoftmaxCrossEntropyGrad(n, k int, g float32, logits, labels, dx []float32) error
+	// Softmax sets y to the row-wise softmax of x [n,k].
+	Softmax(n, k int, x, y []float32) error
+	// SoftmaxGrad sets dx = y·(dy - Σ_j dy·y) row-wise.
+	SoftmaxGrad(n, k int, y, dy, dx []float32) error
+	// NTXent returns the SimCLR loss of the similarity logits s [2m,2m]: the mean over rows
+	// i of the cross-entropy of row i, without its diagonal entry, against column (i+m) mod 2m.
+	NTXent(m int, s []float32) (float32, error)
+	// NTXentGrad sets ds, the gradient of g·NTXent(s).
+	NTXentGrad(m int, g float32, s, ds []float32) error
+
+	// L2Normalize sets y = x / sqrt(max(Σx², eps)) row-wise on [n,d].
+	L2Normalize(n, d int, eps float32, x, y []float32) error
+	// L2NormalizeGrad sets dx for y = L2Normalize(x).
+	L2NormalizeGrad(n, d int, eps float32, x, y, dy, dx []float32) error
+	// RowDot sets out[i] = Σ_j a[i,j]·b[i,j].
+	RowDot(n, d int, a, b, out []float32) error
+	// RowScale sets y[i,j] = v[i]·x[i,j].
+	RowScale(n, d int, v, x, y []float32) error
+	// SumSquares returns Σ x².
+	SumSquares(x []float32) float32
+	// Sum returns Σ x.
+	Sum(x []float32) float32
+	// Fill sets every element of y to v.
+	Fill(v float32, y []float32) error
+}
+
+// CPU is the Go implementation of Kernels: data-parallel loops over runtime.GOMAXPROCS
+// goroutines and blas.Sgemm for the matrix products. Scratch memory comes from a shared
+// pool, so steady-state calls do not allocate.
+type CPU struct{}
+
+var _ Kernels = CPU{}
+
+// kernelUser is implemented by every op of this package.
+type kernelUser interface{ setKernels(Kernels) }
+
+func (b *base) setKernels(k Kernels) { b.kern = k }
+
+// SetKernels makes every op of this package in g compute with k instead of CPU (for
+// instance kernels of another runtime; data it is handed is the ops' input and output
+// tensors, so such a runtime allocates those where its kernels can reach them). It
+// returns the number of ops changed; other ops are left alone.
+func SetKernels(g *G.ExprGraph, k Kernels) int {
+	n := 0
+	for _, node := range g.AllNodes() {
+		if node.Op() == nil {
+			continue
+		}
+		if u, ok := node.Op().(kernelUser); ok {
+			u.setKernels(k)
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,81 @@
+package ops
+
+import (
+	"math/bits"
+	"runtime"
+	"sync"
+)
+
+// parFor splits [0, n) into at most runtime.GOMAXPROCS(0) contiguous ranges of at least
+// minChunk items each and runs fn on them concurrently, the first range on the calling
+// goroutine. It returns when all ranges are done.
+func parFor(n, minChunk int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if minChunk < 1 {
+		minChunk = 1
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if max := n / minChunk; max < workers {
+		workers = max
+	}
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	fn(0, n/workers)
+	wg.Wait()
+}
+
+// workspace is a pool of float32 scratch buffers in power-of-two size classes. Ops take a
+// buffer for the duration of one call and give it back, so a graph whose ops run one after
+// another needs one set of buffers (not one per op), and a training step in steady state
+// allocates nothing. Concurrent callers get distinct buffers.
+type workspace struct {
+	mu   sync.Mutex
+	free [64][][]float32
+}
+
+var scratch workspace
+
+// get returns a buffer of length n (contents undefined).
+func (w *workspace) get(n int) []float32 {
+	if n <= 0 {
+		return nil
+	}
+	class := bits.Len(uint(n - 1))
+	w.mu.Lock()
+	if l := len(w.free[class]); l > 0 {
+		b := w.free[class][l-1]
+		w.free[class][l-1] = nil
+		w.free[class] = w.free[class][:l-1]
+		w.mu.Unlock()
+		return b[:n]
+	}
+	w.mu.Unlock()
+	return make([]float32, n, 1<<class)
+}
+
+// put returns a buffer obtained from get.
+func (w *workspace) put(b []float32) {
+	if cap(b) == 0 {
+		return
+	}
+	class := bits.Len(uint(cap(b) - 1))
+	if 1<<class != cap(b) {
+		return // not ours
+	}
+	w.mu.Lock()
+	w.free[class] = append(w.free[class], b[:cap(b)])
+	w.mu.Unlock()
+}
