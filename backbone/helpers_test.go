@@ -146,13 +146,13 @@ func input(g *G.ExprGraph, name string, data []float32, shape ...int) *G.Node {
 // classifier is a backbone with a Dense head and a softmax cross-entropy loss (plus the
 // L2 penalty when withL2), differentiated with respect to every trainable parameter.
 type classifier struct {
-	s              *nn.Scope
-	x, y           *G.Node
-	features       *G.Node
-	logits, loss   *G.Node
-	params         []*nn.Param
-	grads          G.Nodes
-	xData, yData   []float32
+	s            *nn.Scope
+	x, y         *G.Node
+	features     *G.Node
+	logits, loss *G.Node
+	params       []*nn.Param
+	grads        G.Nodes
+	xData, yData []float32
 }
 
 func newClassifier(t *testing.T, b ssl.Backbone, ps *nn.Params, n, c, hw, classes int, training, withL2 bool) *classifier {
