@@ -157,8 +157,18 @@ type classifier struct {
 
 func newClassifier(t *testing.T, b ssl.Backbone, ps *nn.Params, n, c, hw, classes int, training, withL2 bool) *classifier {
 	t.Helper()
+	return newClassifierIn(t, "", b, ps, n, c, hw, classes, training, withL2)
+}
+
+// newClassifierIn is newClassifier with the backbone and the head under the scope prefix
+// (none when prefix is "").
+func newClassifierIn(t *testing.T, prefix string, b ssl.Backbone, ps *nn.Params, n, c, hw, classes int, training, withL2 bool) *classifier {
+	t.Helper()
 	cl := &classifier{s: nn.NewScope(G.NewGraph(), ps, training)}
 	s := cl.s
+	if prefix != "" {
+		s = s.In(prefix)
+	}
 	cl.xData = make([]float32, n*c*hw*hw)
 	cl.yData = make([]float32, n)
 	cl.x = input(s.Graph(), "input", cl.xData, n, c, hw, hw)
@@ -171,6 +181,7 @@ func newClassifier(t *testing.T, b ssl.Backbone, ps *nn.Params, n, c, hw, classe
 	if !training {
 		return cl
 	}
+	s = cl.s
 	cl.loss = nn.SoftmaxCrossEntropy(s, cl.logits, cl.y)
 	if withL2 {
 		cl.loss = nn.Add(s, cl.loss, nn.L2Penalty(s))
