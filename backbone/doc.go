@@ -33,5 +33,9 @@
 //	if err := s.Err(); err != nil { ... }
 //
 // Parameter counts match Keras': ResNetV1(20) with a 10-class Dense head has 273,066
-// trainable and 1,376 non-trainable parameters; ResNet50V2 has 23,564,800 in all.
+// trainable and 1,376 non-trainable parameters; ResNet50V2 has 23,564,800 in all. As in
+// Keras, convolutions keep their bias even where a batch norm follows, which makes that
+// bias's gradient zero in exact arithmetic (in ResNetV1, the biases of the stem and of
+// conv1/conv2; in the v2 networks, every conv bias, since every path to the loss passes a
+// batch norm): they cost little and keep checkpoints and counts Keras-compatible.
 package backbone

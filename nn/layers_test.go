@@ -376,3 +376,27 @@ func TestArgmax(t *testing.T) {
 		t.Fatal("Argmax of a vector did not fail")
 	}
 }
+
+// A loss with a constant-zero L2Penalty still differentiates and runs.
+func TestZeroPenaltyGrad(t *testing.T) {
+	ps := NewParams(1)
+	s := NewScope(G.NewGraph(), ps, true)
+	x := input(s.Graph(), "x", []float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	y := input(s.Graph(), "y", []float32{0, 1}, 2)
+	loss := Add(s, SoftmaxCrossEntropy(s, Dense(s.In("fc"), x, 2), y), L2Penalty(s))
+	if s.Err() != nil {
+		t.Fatal(s.Err())
+	}
+	var wrt G.Nodes
+	for _, p := range ps.Trainable() {
+		wrt = append(wrt, s.Node(p))
+	}
+	if _, err := G.Grad(loss, wrt...); err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(s.Graph())
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+}

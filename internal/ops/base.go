@@ -195,8 +195,8 @@ func valueData(v G.Value, want tensor.Shape) ([]float32, error) {
 		if !sameShape(t.Shape(), want) {
 			return nil, fmt.Errorf("shape %v, want %v", t.Shape(), want)
 		}
-		if t.RequiresIterator() {
-			return nil, errors.New("a non-contiguous view; materialize it first")
+		if t.RequiresIterator() || t.DataOrder().IsColMajor() {
+			return nil, errors.New("not a contiguous row-major tensor; materialize it first")
 		}
 		d := t.Float32s()
 		n := size(want)

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/selfsup/selfsup/internal/blas"
 )
@@ -301,32 +302,37 @@ func (CPU) BatchNormGradInput(n, c, s int, training bool, x, dy, mean, invstd, g
 	return nil
 }
 
-// ReLU implements Kernels.
+// bitsOf views float32 data as its IEEE-754 bit patterns.
+func bitsOf(x []float32) []int32 {
+	if len(x) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// ReLU implements Kernels. It works on the bit patterns: clearing every bit of a value
+// whose sign bit is set gives +0, without a branch (random signs defeat the predictor).
 func (CPU) ReLU(x, y []float32) error {
+	xs, ys := bitsOf(x), bitsOf(y)
 	parFor(len(x), elemChunk, func(lo, hi int) {
-		src, dst := x[lo:hi], y[lo:hi]
+		src, dst := xs[lo:hi], ys[lo:hi]
 		dst = dst[:len(src)]
 		for i, v := range src {
-			// Branch-free max(v, 0): clear every bit when the sign bit is set.
-			b := int32(math.Float32bits(v))
-			dst[i] = math.Float32frombits(uint32(b &^ (b >> 31)))
+			dst[i] = v &^ (v >> 31)
 		}
 	})
 	return nil
 }
 
-// ReLUGrad implements Kernels.
+// ReLUGrad implements Kernels: dx = dy where y > 0. y > 0 exactly when its bit pattern is
+// a positive int32: then (-v & ^v) has its sign bit set, and shifting it down gives the mask.
 func (CPU) ReLUGrad(y, dy, dx []float32) error {
+	ys, ds, xs := bitsOf(y), bitsOf(dy), bitsOf(dx)
 	parFor(len(y), elemChunk, func(lo, hi int) {
-		yy, d, out := y[lo:hi], dy[lo:hi], dx[lo:hi]
-		d = d[:len(yy)]
-		out = out[:len(yy)]
+		yy, d, out := ys[lo:hi], ds[lo:hi], xs[lo:hi]
+		d, out = d[:len(yy)], out[:len(yy)]
 		for i, v := range yy {
-			// Branch-free: the mask is all ones when v > 0 (positive, non-zero bits) and
-			// zero when v is ±0 or negative (random signs mispredict a branch half the time).
-			b := int32(math.Float32bits(v))
-			mask := uint32((-b & ^b) >> 31)
-			out[i] = math.Float32frombits(math.Float32bits(d[i]) & mask)
+			out[i] = d[i] & ((-v & ^v) >> 31)
 		}
 	})
 	return nil

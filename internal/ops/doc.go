@@ -24,7 +24,9 @@
 //
 // The math lives behind the Kernels interface (CPU is the implementation in use), apart
 // from the plumbing (shapes, hashing, differentiation), so that a CUDA runtime can supply
-// its own kernels for the same ops. The CPU kernels split batches, channels or rows over
+// its own kernels for the same ops: SetKernels switches the ops of a graph to another
+// implementation (kernels see the ops' tensors as float32 slices, which suits memory that
+// both sides can address, such as CUDA managed memory). The CPU kernels split batches, channels or rows over
 // runtime.GOMAXPROCS goroutines and do convolutions as im2col plus one large
 // blas.Sgemm per chunk of images; scratch buffers come from a pool shared by all ops
 // (power-of-two size classes), so a graph needs one set of them rather than one per op,

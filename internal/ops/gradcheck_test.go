@@ -45,9 +45,10 @@ func distinct(rng *rand.Rand, shape ...int) *tensor.Dense {
 type builder func(in []*G.Node) (*G.Node, error)
 
 // gradCheck builds L = Σ r ⊙ f(inputs) with a fixed random r, differentiates it with
-// G.Grad and compares, for each input in wrt, the directional derivative along a random
-// direction with central differences computed on the same TapeMachine. It returns an
-// error describing the first mismatch.
+// G.Grad and compares, for each input in wrt, the directional derivatives along two
+// random directions with central differences computed on the same TapeMachine (relative
+// tolerance tol, plus 1e-4 absolute for float32 noise). It returns an error describing
+// the first mismatch.
 func gradCheck(seed uint64, f builder, vals []*tensor.Dense, wrt []int, eps, tol float64) error {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	g := G.NewGraph()

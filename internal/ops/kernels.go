@@ -1,5 +1,7 @@
 package ops
 
+import G "gorgonia.org/gorgonia"
+
 // Kernels is the math of every op, kept apart from the gorgonia plumbing (shape checks,
 // hashing, differentiation) so that another runtime (CUDA) can supply its own
 // implementation. Slices are dense row-major float32 data whose lengths the ops have
@@ -90,3 +92,26 @@ type Kernels interface {
 type CPU struct{}
 
 var _ Kernels = CPU{}
+
+// kernelUser is implemented by every op of this package.
+type kernelUser interface{ setKernels(Kernels) }
+
+func (b *base) setKernels(k Kernels) { b.kern = k }
+
+// SetKernels makes every op of this package in g compute with k instead of CPU (for
+// instance kernels of another runtime; data it is handed is the ops' input and output
+// tensors, so such a runtime allocates those where its kernels can reach them). It
+// returns the number of ops changed; other ops are left alone.
+func SetKernels(g *G.ExprGraph, k Kernels) int {
+	n := 0
+	for _, node := range g.AllNodes() {
+		if node.Op() == nil {
+			continue
+		}
+		if u, ok := node.Op().(kernelUser); ok {
+			u.setKernels(k)
+			n++
+		}
+	}
+	return n
+}

@@ -11,8 +11,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// forward builds f over constant inputs and runs it once on a TapeMachine (twice, to also
-// exercise the preallocated path), returning the output data.
+// forward builds f over constant inputs, runs it on a TapeMachine (which calls Do) and
+// returns the output data, after checking that UsePreallocDo into a NaN-filled output
+// gives the same values bit for bit (so kernels write every element).
 func forward(t *testing.T, f builder, vals ...*tensor.Dense) []float32 {
 	t.Helper()
 	g := G.NewGraph()
@@ -26,19 +27,57 @@ func forward(t *testing.T, f builder, vals ...*tensor.Dense) []float32 {
 	}
 	m := G.NewTapeMachine(g)
 	defer m.Close()
-	for range 2 {
-		if err := m.RunAll(); err != nil {
-			t.Fatal(err)
-		}
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
 	}
+	var got []float32
 	switch v := y.Value().(type) {
 	case *G.F32:
-		return []float32{float32(*v)}
+		got = []float32{float32(*v)}
 	case *tensor.Dense:
-		return append([]float32(nil), v.Float32s()...)
+		got = append([]float32(nil), v.Float32s()...)
+	default:
+		t.Fatalf("output value %T", y.Value())
 	}
-	t.Fatalf("output value %T", y.Value())
-	return nil
+	if pd, ok := y.Op().(G.UsePreallocDoer); ok {
+		var ins []G.Value
+		for it := g.From(y.ID()); it.Next(); { // the children, in order
+			ins = append(ins, it.Node().(*G.Node).Value())
+		}
+		var out G.Value
+		if y.Shape().IsScalar() {
+			out = G.NewF32(float32(math.NaN()))
+		} else {
+			d := make([]float32, size(y.Shape()))
+			for i := range d {
+				d[i] = float32(math.NaN())
+			}
+			out = tensor.New(tensor.WithShape(y.Shape()...), tensor.WithBacking(d))
+		}
+		if _, err := pd.UsePreallocDo(out, ins...); err != nil {
+			t.Fatal(err)
+		}
+		pre, err := valueData(out, y.Shape())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if math.Float32bits(pre[i]) != math.Float32bits(got[i]) {
+				t.Fatalf("%v: UsePreallocDo gives [%d] = %v, Do gives %v", y.Op(), i, pre[i], got[i])
+			}
+		}
+	}
+	return got
+}
+
+// nanTensor returns a float32 tensor filled with NaN, so an op that leaves an element
+// unwritten shows.
+func nanTensor(shape ...int) *tensor.Dense {
+	d := make([]float32, size(shape))
+	for i := range d {
+		d[i] = float32(math.NaN())
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
 }
 
 func assertClose(t *testing.T, what string, got []float32, want []float64, tol float64) {
@@ -155,14 +194,14 @@ func TestConvAgainstReference(t *testing.T) {
 			wantDX, wantDW := refConvGrads(g, x.Float32s(), w.Float32s(), dy.Float32s())
 			gd := &conv2dGradDataOp{g: g}
 			gd.base = newBase(gd, "conv2dGradData", "", false, g.XShape(), g.WShape(), g.YShape())
-			dx, err := gd.Do(w, dy)
+			dx, err := gd.UsePreallocDo(nanTensor(g.XShape()...), w, dy)
 			if err != nil {
 				t.Fatal(err)
 			}
 			assertClose(t, name+" grad data", dx.(*tensor.Dense).Float32s(), wantDX, 1e-5)
 			gf := &conv2dGradFilterOp{g: g}
 			gf.base = newBase(gf, "conv2dGradFilter", "", false, g.WShape(), g.XShape(), g.YShape())
-			dw, err := gf.Do(x, dy)
+			dw, err := gf.UsePreallocDo(nanTensor(g.WShape()...), x, dy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -499,4 +538,77 @@ func TestStatefulOpsHashUniquely(t *testing.T) {
 	if r1 != r2 {
 		t.Error("two identical stateless relu nodes were not merged")
 	}
+}
+
+func TestReLUAtZero(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	x := tensor.New(tensor.WithShape(5), tensor.WithBacking([]float32{-1, 0, negZero, 2, 1e-30}))
+	g := G.NewGraph()
+	xn := G.NodeFromAny(g, x, G.WithName("x"))
+	y, err := ReLU(xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := Mean(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads, err := G.Grad(loss, xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	yv := y.Value().(*tensor.Dense).Float32s()
+	for i, want := range []float32{0, 0, 0, 2, 1e-30} {
+		if yv[i] != want || math.Signbit(float64(yv[i])) {
+			t.Errorf("relu(%v) = %v, want +%v", x.Float32s()[i], yv[i], want)
+		}
+	}
+	gv := grads[0].Value().(*tensor.Dense).Float32s()
+	for i, want := range []float32{0, 0, 0, 0.2, 0.2} {
+		if gv[i] != want {
+			t.Errorf("d relu/dx at %v = %v, want %v (0 at 0)", x.Float32s()[i], gv[i], want)
+		}
+	}
+}
+
+// countingKernels counts ReLU calls and delegates to CPU.
+type countingKernels struct {
+	CPU
+	relus int
+}
+
+func (k *countingKernels) ReLU(x, y []float32) error {
+	k.relus++
+	return k.CPU.ReLU(x, y)
+}
+
+func TestSetKernels(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NodeFromAny(g, tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float32{-1, 2, 3, -4})), G.WithName("x"))
+	y, err := ReLU(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := Scale(y, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &countingKernels{}
+	if n := SetKernels(g, k); n != 2 {
+		t.Fatalf("SetKernels changed %d ops, want 2", n)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	if k.relus != 1 {
+		t.Fatalf("the replacement kernels ran ReLU %d times, want 1", k.relus)
+	}
+	assertClose(t, "2·relu(x)", z.Value().(*tensor.Dense).Float32s(), []float64{0, 4, 6, 0}, 0)
 }
