@@ -14,7 +14,9 @@ import (
 //
 //	go test ./internal/ops -run '^$' -bench . -benchtime 10x
 //
-// conv reports GFLOP/s (2·N·O·OH·OW·C·KH·KW per pass).
+// conv reports GFLOP/s (2·N·O·OH·OW·C·KH·KW per pass); every benchmark reports the CPU
+// milliseconds per op of all goroutines (cpu-ms/op), steadier than wall time on a busy
+// machine.
 
 type benchOp interface {
 	G.Op
@@ -29,10 +31,20 @@ func benchRun(b *testing.B, op G.Op, out G.Value, in ...G.Value) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuSeconds()
 	for b.Loop() {
 		if _, err := pd.UsePreallocDo(out, in...); err != nil {
 			b.Fatal(err)
 		}
+	}
+	reportCPU(b, cpu0)
+}
+
+// reportCPU reports the process's CPU milliseconds per operation since cpu0 (all
+// goroutines together), which other load on the machine disturbs less than wall time.
+func reportCPU(b *testing.B, cpu0 float64) {
+	if cpu := cpuSeconds() - cpu0; cpu > 0 {
+		b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
 	}
 }
 
@@ -104,6 +116,8 @@ func BenchmarkBatchNorm(b *testing.B) {
 			gi.base = newBase(gi, "bnGradInput", "", false, shape, shape, shape, vs, tensor.Shape{2, c.c})
 			params, dx := zeros(2, c.c), zeros(shape...)
 			b.ReportAllocs()
+			cpu0 := cpuSeconds()
+			defer reportCPU(b, cpu0)
 			for b.Loop() {
 				if _, err := gp.UsePreallocDo(params, x, dy); err != nil {
 					b.Fatal(err)

@@ -1,21 +1,74 @@
 package ops
 
-import "github.com/selfsup/selfsup/internal/blas"
+import (
+	"github.com/selfsup/selfsup/internal/blas"
+)
 
-// colBudget bounds the im2col buffer (in float32s): the batch is processed in chunks of as
-// many images as fit, so each chunk is one large GEMM.
-var colBudget = 1 << 22
+// Convolutions on the CPU work image by image: each image's im2col matrix (C·KH·KW rows
+// of OH·OW values, at most a few hundred KiB for a ResNet on CIFAR) is built in a buffer
+// of the goroutine that handles the image and multiplied by the kernel at once, while it
+// is still in that core's cache, by a single-threaded GEMM that writes straight into the
+// image's NCHW output. The images are shared out among runtime.GOMAXPROCS goroutines.
+// This keeps the memory traffic of im2col in cache (one batch-wide im2col matrix is 9× the
+// activation and streams through DRAM twice) and needs no gather or scatter between the
+// [O, N·P] product and the [N, O, P] layout.
+//
+// The gradient of the input of a stride-1 convolution is itself a stride-1 convolution
+// (of dy with the kernel transposed over channels and flipped, with the complementary
+// padding), so it reuses the forward path instead of accumulating im2col's adjoint
+// (col2im); strided convolutions use col2im per image. The gradient of the kernel is
+// accumulated per fixed group of images in a fixed order, so it does not depend on the
+// number of goroutines or on which goroutine ran which image.
 
-func (g *ConvGeom) chunk() int {
-	per := g.C * g.KH * g.KW * g.OH * g.OW
-	b := colBudget / per
-	if b < 1 {
-		b = 1
+// serialMACs bounds the multiply-adds of one blas.Sgemm call issued from a worker
+// goroutine: blas splits larger calls over its own goroutines (blas' minSplit), which
+// would compete with the workers that already use every core.
+const serialMACs = 1<<21 - 1
+
+// gemmSerial is blas.Sgemm cut into calls of at most serialMACs multiply-adds, along the
+// longer of m and n, in equal pieces of a multiple of 16 rows or columns where possible,
+// so each runs on the calling goroutine.
+func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m*n*k <= serialMACs {
+		blas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
 	}
-	if b > g.N {
-		b = g.N
+	if n >= m {
+		piece := serialPiece(n, m*k)
+		for j := 0; j < n; j += piece {
+			w := min(piece, n-j)
+			bo := j
+			if transB {
+				bo = j * ldb
+			}
+			blas.Sgemm(transA, transB, m, w, k, alpha, a, lda, b[bo:], ldb, beta, c[j:], ldc)
+		}
+		return
 	}
-	return b
+	piece := serialPiece(m, n*k)
+	for i := 0; i < m; i += piece {
+		h := min(piece, m-i)
+		ao := i * lda
+		if transA {
+			ao = i
+		}
+		blas.Sgemm(transA, transB, h, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i*ldc:], ldc)
+	}
+}
+
+// serialPiece splits extent into the fewest nearly equal pieces (a multiple of 16 where
+// that fits) of at most serialMACs/per each, and returns the piece length.
+func serialPiece(extent, per int) int {
+	limit := max(1, serialMACs/per)
+	for parts := (extent + limit - 1) / limit; ; parts++ {
+		p := (extent + parts - 1) / parts
+		if r := (p + 15) &^ 15; r <= limit {
+			return r
+		}
+		if p <= limit {
+			return p
+		}
+	}
 }
 
 // owRange returns the output columns [lo, hi) whose input column ow*SW-PadL+kj lies in [0, W).
@@ -36,150 +89,159 @@ func (g *ConvGeom) owRange(kj int) (lo, hi int) {
 	return lo, hi
 }
 
-// im2col writes images [n0, n0+nb) of x as col [C·KH·KW, nb·OH·OW]: row (c,ki,kj) holds,
-// for each image and output position, the input value the kernel tap (c,ki,kj) sees.
-func im2col(g *ConvGeom, x []float32, n0, nb int, col []float32) {
+// ohRange returns the output rows [lo, hi) whose input row oh*SH-PadT+ki lies in [0, H).
+func (g *ConvGeom) ohRange(ki int) (lo, hi int) {
+	off := ki - g.PadT
+	if off < 0 {
+		lo = (-off + g.SH - 1) / g.SH
+	}
+	if last := g.H - 1 - off; last >= 0 {
+		hi = last/g.SH + 1
+	}
+	if hi > g.OH {
+		hi = g.OH
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// im2colImage writes one image x [C,H,W] as col [C·KH·KW, OH·OW]: row (c,ki,kj) holds,
+// for each output position, the input value the kernel tap (c,ki,kj) sees (0 in the
+// padding).
+func im2colImage(g *ConvGeom, x, col []float32) {
 	P := g.OH * g.OW
-	cols := nb * P
-	kk := g.KH * g.KW
 	hw := g.H * g.W
-	parFor(g.C*kk, 1, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			c, ki, kj := r/kk, (r/g.KW)%g.KH, r%g.KW
-			owLo, owHi := g.owRange(kj)
-			off := kj - g.PadL
-			dst := col[r*cols : (r+1)*cols]
-			for b := 0; b < nb; b++ {
-				plane := x[((n0+b)*g.C+c)*hw : ((n0+b)*g.C+c+1)*hw]
-				d := dst[b*P : (b+1)*P]
-				for oh := 0; oh < g.OH; oh++ {
-					row := d[oh*g.OW : (oh+1)*g.OW]
+	r := 0
+	for c := 0; c < g.C; c++ {
+		plane := x[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.KH; ki++ {
+			ohLo, ohHi := g.ohRange(ki)
+			for kj := 0; kj < g.KW; kj++ {
+				dst := col[r*P : (r+1)*P]
+				r++
+				owLo, owHi := g.owRange(kj)
+				if ohLo >= ohHi || owLo >= owHi {
+					clear(dst)
+					continue
+				}
+				clear(dst[:ohLo*g.OW])
+				clear(dst[ohHi*g.OW:])
+				dOff := kj - g.PadL
+				if g.SW == 1 && g.SH == 1 && g.OW == g.W {
+					// Output row oh reads input row oh+ki-PadT shifted by dOff: the rows
+					// [ohLo, ohHi) are one contiguous run of the plane, shifted by
+					// d = (ki-PadT)·W + dOff. Copy it whole (clipped to the plane), then
+					// zero the columns that fall in the left or right padding.
+					d := (ki-g.PadT)*g.W + dOff
+					lo, hi := ohLo*g.OW, ohHi*g.OW
+					slo, shi := max(lo+d, 0), min(hi+d, hw)
+					copy(dst[slo-d:shi-d], plane[slo:shi])
+					zeroEdges(dst[lo:hi], g.OW, owLo, owHi)
+					continue
+				}
+				zeroEdges(dst[ohLo*g.OW:ohHi*g.OW], g.OW, owLo, owHi)
+				for oh := ohLo; oh < ohHi; oh++ {
+					row := dst[oh*g.OW : (oh+1)*g.OW]
 					ih := oh*g.SH - g.PadT + ki
-					if ih < 0 || ih >= g.H {
-						clear(row)
+					src := plane[ih*g.W : (ih+1)*g.W]
+					if g.SW == 1 {
+						copy(row[owLo:owHi], src[owLo+dOff:owHi+dOff])
 						continue
 					}
-					src := plane[ih*g.W : (ih+1)*g.W]
-					clear(row[:owLo])
-					clear(row[owHi:])
-					if g.SW == 1 {
-						copy(row[owLo:owHi], src[owLo+off:owHi+off])
-					} else {
-						for ow := owLo; ow < owHi; ow++ {
-							row[ow] = src[ow*g.SW+off]
-						}
+					row = row[owLo:owHi]
+					for i := range row {
+						row[i] = src[(owLo+i)*g.SW+dOff]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
-// col2im sets images [n0, n0+nb) of dx to the sum of the entries of dcol (laid out as by
-// im2col) that each input position contributed to.
-func col2im(g *ConvGeom, dcol []float32, n0, nb int, dx []float32) {
+// zeroEdges zeroes columns [0, lo) and [hi, w) of the rows of width w in m (a few
+// elements per row: plain stores beat a call to clear each).
+func zeroEdges(m []float32, w, lo, hi int) {
+	if lo == 0 && hi == w {
+		return
+	}
+	for r := 0; r+w <= len(m); r += w {
+		row := m[r : r+w]
+		for i := 0; i < lo; i++ {
+			row[i] = 0
+		}
+		for i := hi; i < w; i++ {
+			row[i] = 0
+		}
+	}
+}
+
+// col2imImage sets one image dx [C,H,W] to the sum of the entries of dcol (laid out as by
+// im2colImage) that each input position contributed to.
+func col2imImage(g *ConvGeom, dcol, dx []float32) {
 	P := g.OH * g.OW
-	cols := nb * P
-	kk := g.KH * g.KW
 	hw := g.H * g.W
-	parFor(nb*g.C, 1, func(lo, hi int) {
-		for bc := lo; bc < hi; bc++ {
-			b, c := bc/g.C, bc%g.C
-			plane := dx[((n0+b)*g.C+c)*hw : ((n0+b)*g.C+c+1)*hw]
-			clear(plane)
-			for ki := 0; ki < g.KH; ki++ {
-				for kj := 0; kj < g.KW; kj++ {
-					r := c*kk + ki*g.KW + kj
-					src := dcol[r*cols+b*P : r*cols+(b+1)*P]
-					owLo, owHi := g.owRange(kj)
-					off := kj - g.PadL
-					for oh := 0; oh < g.OH; oh++ {
-						ih := oh*g.SH - g.PadT + ki
-						if ih < 0 || ih >= g.H {
-							continue
+	clear(dx[:g.C*hw])
+	r := 0
+	for c := 0; c < g.C; c++ {
+		plane := dx[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.KH; ki++ {
+			ohLo, ohHi := g.ohRange(ki)
+			for kj := 0; kj < g.KW; kj++ {
+				src := dcol[r*P : (r+1)*P]
+				r++
+				owLo, owHi := g.owRange(kj)
+				off := kj - g.PadL
+				for oh := ohLo; oh < ohHi; oh++ {
+					ih := oh*g.SH - g.PadT + ki
+					s := src[oh*g.OW+owLo : oh*g.OW+owHi]
+					d := plane[ih*g.W : (ih+1)*g.W]
+					if g.SW == 1 {
+						dd := d[owLo+off : owHi+off]
+						dd = dd[:len(s)]
+						for i, v := range s {
+							dd[i] += v
 						}
-						s := src[oh*g.OW : (oh+1)*g.OW]
-						d := plane[ih*g.W : (ih+1)*g.W]
-						if g.SW == 1 {
-							dd := d[owLo+off : owHi+off]
-							ss := s[owLo:owHi]
-							for i := range ss {
-								dd[i] += ss[i]
-							}
-						} else {
-							for ow := owLo; ow < owHi; ow++ {
-								d[ow*g.SW+off] += s[ow]
-							}
-						}
+						continue
+					}
+					for i, v := range s {
+						d[(owLo+i)*g.SW+off] += v
 					}
 				}
 			}
 		}
-	})
-}
-
-// gatherOut copies images [n0, n0+nb) of an output-shaped tensor y [N,O,P] into yt [O, nb·P].
-func gatherOut(o, P int, y []float32, n0, nb int, yt []float32) {
-	cols := nb * P
-	parFor(nb*o, 8, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			b, oc := i/o, i%o
-			copy(yt[oc*cols+b*P:oc*cols+(b+1)*P], y[((n0+b)*o+oc)*P:((n0+b)*o+oc+1)*P])
-		}
-	})
-}
-
-// scatterOut is the inverse of gatherOut, adding bias[o] when bias is non-nil.
-func scatterOut(o, P int, yt []float32, n0, nb int, bias, y []float32) {
-	cols := nb * P
-	parFor(nb*o, 8, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			b, oc := i/o, i%o
-			dst := y[((n0+b)*o+oc)*P : ((n0+b)*o+oc+1)*P]
-			src := yt[oc*cols+b*P : oc*cols+(b+1)*P]
-			if bias == nil {
-				copy(dst, src)
-				continue
-			}
-			bv := bias[oc]
-			for j := range dst {
-				dst[j] = src[j] + bv
-			}
-		}
-	})
+	}
 }
 
 func (g *ConvGeom) isPointwise() bool {
 	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadT == 0 && g.PadL == 0 && g.PadB == 0 && g.PadR == 0
 }
 
-// ConvForward implements Kernels: im2col over chunks of images, one GEMM per chunk.
-func (CPU) ConvForward(g *ConvGeom, x, w, bias, y []float32) error {
+// convImages computes y = conv(x, w) (+ bias) image by image (see the top of this file).
+func convImages(g *ConvGeom, x, w, bias, y []float32) {
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
-	B := g.chunk()
-	var col, yt []float32
-	if !g.isPointwise() || B > 1 {
-		col = scratch.get(K * B * P)
-		defer scratch.put(col)
-	}
-	if B > 1 {
-		yt = scratch.get(g.O * B * P)
-		defer scratch.put(yt)
-	}
-	for n0 := 0; n0 < g.N; n0 += B {
-		nb := min(B, g.N-n0)
-		cols := nb * P
-		var c []float32
-		if nb == 1 && g.isPointwise() {
-			c = x[n0*K*P : (n0+1)*K*P]
-		} else {
-			c = col[:K*cols]
-			im2col(g, x, n0, nb, c)
+	xs, ys := g.C*g.H*g.W, g.O*P
+	direct := g.isPointwise()
+	parDyn(g.N, func(next func() (int, bool)) {
+		var col []float32
+		if !direct {
+			col = scratch.get(K * P)
+			defer scratch.put(col)
 		}
-		if nb == 1 {
-			out := y[n0*g.O*P : (n0+1)*g.O*P]
-			blas.Sgemm(false, false, g.O, P, K, 1, w, K, c, P, 0, out, P)
+		for {
+			n, ok := next()
+			if !ok {
+				return
+			}
+			c := x[n*xs : (n+1)*xs]
+			if !direct {
+				im2colImage(g, c, col)
+				c = col
+			}
+			out := y[n*ys : (n+1)*ys]
+			gemmSerial(false, false, g.O, P, K, 1, w, K, c, P, 0, out, P)
 			if bias != nil {
 				for o := 0; o < g.O; o++ {
 					bv, row := bias[o], out[o*P:(o+1)*P]
@@ -188,77 +250,146 @@ func (CPU) ConvForward(g *ConvGeom, x, w, bias, y []float32) error {
 					}
 				}
 			}
-			continue
 		}
-		blas.Sgemm(false, false, g.O, cols, K, 1, w, K, c, cols, 0, yt[:g.O*cols], cols)
-		scatterOut(g.O, P, yt, n0, nb, bias, y)
-	}
+	})
+}
+
+// ConvForward implements Kernels.
+func (CPU) ConvForward(g *ConvGeom, x, w, bias, y []float32) error {
+	convImages(g, x, w, bias, y)
 	return nil
 }
 
-// ConvBackwardData implements Kernels: dcol = wᵀ·dy per chunk, then col2im.
+// transposedGeom returns the geometry of the stride-1 convolution that computes dx from
+// dy for the stride-1 convolution g, and whether there is one (every padding at most the
+// kernel size less one).
+func (g *ConvGeom) transposedGeom() (ConvGeom, bool) {
+	if g.SH != 1 || g.SW != 1 {
+		return ConvGeom{}, false
+	}
+	t := ConvGeom{N: g.N, C: g.O, H: g.OH, W: g.OW, O: g.C, KH: g.KH, KW: g.KW, SH: 1, SW: 1,
+		PadT: g.KH - 1 - g.PadT, PadB: g.KH - 1 - g.PadB, PadL: g.KW - 1 - g.PadL, PadR: g.KW - 1 - g.PadR}
+	if t.PadT < 0 || t.PadB < 0 || t.PadL < 0 || t.PadR < 0 {
+		return ConvGeom{}, false
+	}
+	t.OH = t.H + t.PadT + t.PadB - t.KH + 1
+	t.OW = t.W + t.PadL + t.PadR - t.KW + 1
+	return t, t.OH == g.H && t.OW == g.W
+}
+
+// ConvBackwardData implements Kernels. For stride 1 (and paddings below the kernel size)
+// dx is the convolution of dy with wt[c,o,ki,kj] = w[o,c,KH-1-ki,KW-1-kj]; otherwise each
+// image's dcol = wᵀ·dy is folded back with col2im.
 func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
+	if t, ok := g.transposedGeom(); ok {
+		kk := g.KH * g.KW
+		wt := scratch.get(len(w))
+		defer scratch.put(wt)
+		for o := 0; o < g.O; o++ {
+			for c := 0; c < g.C; c++ {
+				src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
+				dst := wt[(c*g.O+o)*kk : (c*g.O+o+1)*kk]
+				for i, v := range src {
+					dst[kk-1-i] = v
+				}
+			}
+		}
+		convImages(&t, dy, wt, nil, dx)
+		return nil
+	}
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
-	B := g.chunk()
-	dcol := scratch.get(K * B * P)
-	defer scratch.put(dcol)
-	var dyt []float32
-	if B > 1 {
-		dyt = scratch.get(g.O * B * P)
-		defer scratch.put(dyt)
-	}
-	for n0 := 0; n0 < g.N; n0 += B {
-		nb := min(B, g.N-n0)
-		cols := nb * P
-		var d []float32
-		if nb == 1 {
-			d = dy[n0*g.O*P : (n0+1)*g.O*P]
-		} else {
-			d = dyt[:g.O*cols]
-			gatherOut(g.O, P, dy, n0, nb, d)
+	xs, ys := g.C*g.H*g.W, g.O*P
+	parDyn(g.N, func(next func() (int, bool)) {
+		dcol := scratch.get(K * P)
+		defer scratch.put(dcol)
+		for {
+			n, ok := next()
+			if !ok {
+				return
+			}
+			gemmSerial(true, false, K, P, g.O, 1, w, K, dy[n*ys:(n+1)*ys], P, 0, dcol, P)
+			col2imImage(g, dcol, dx[n*xs:(n+1)*xs])
 		}
-		if nb == 1 && g.isPointwise() {
-			blas.Sgemm(true, false, K, cols, g.O, 1, w, K, d, cols, 0, dx[n0*K*P:(n0+1)*K*P], cols)
-			continue
-		}
-		blas.Sgemm(true, false, K, cols, g.O, 1, w, K, d, cols, 0, dcol[:K*cols], cols)
-		col2im(g, dcol, n0, nb, dx)
-	}
+	})
 	return nil
 }
 
-// ConvBackwardFilter implements Kernels: dw = Σ_chunks dy·colᵀ.
+// filterGroups is the number of images whose kernel gradients are summed into one partial
+// sum before the partial sums are added up in order; it fixes the order of summation.
+func filterGroups(n int) int { return min(n, 16) }
+
+// ConvBackwardFilter implements Kernels: per group of images, dwᵀ [K,O] = Σ colₙ·dyₙᵀ
+// (dyₙ transposed into a [P,O] buffer first, so the GEMM reads it in place), then dw is
+// the sum of the groups' partial sums, transposed.
 func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
-	B := g.chunk()
-	col := scratch.get(K * B * P)
-	defer scratch.put(col)
-	var dyt []float32
-	if B > 1 {
-		dyt = scratch.get(g.O * B * P)
+	xs, ys := g.C*g.H*g.W, g.O*P
+	direct := g.isPointwise()
+	groups := filterGroups(g.N)
+	parts := scratch.get(groups * K * g.O)
+	defer scratch.put(parts)
+	parDyn(groups, func(next func() (int, bool)) {
+		var col []float32
+		if !direct {
+			col = scratch.get(K * P)
+			defer scratch.put(col)
+		}
+		dyt := scratch.get(P * g.O)
 		defer scratch.put(dyt)
-	}
-	var beta float32
-	for n0 := 0; n0 < g.N; n0 += B {
-		nb := min(B, g.N-n0)
-		cols := nb * P
-		var c, d []float32
-		if nb == 1 && g.isPointwise() {
-			c = x[n0*K*P : (n0+1)*K*P]
-		} else {
-			c = col[:K*cols]
-			im2col(g, x, n0, nb, c)
+		for {
+			gi, ok := next()
+			if !ok {
+				return
+			}
+			part := parts[gi*K*g.O : (gi+1)*K*g.O]
+			lo, hi := gi*g.N/groups, (gi+1)*g.N/groups
+			var beta float32
+			for n := lo; n < hi; n++ {
+				c := x[n*xs : (n+1)*xs]
+				if !direct {
+					im2colImage(g, c, col)
+					c = col
+				}
+				transpose(g.O, P, dy[n*ys:(n+1)*ys], dyt)
+				gemmSerial(false, false, K, g.O, P, 1, c, P, dyt, g.O, beta, part, g.O)
+				beta = 1
+			}
 		}
-		if nb == 1 {
-			d = dy[n0*g.O*P : (n0+1)*g.O*P]
-		} else {
-			d = dyt[:g.O*cols]
-			gatherOut(g.O, P, dy, n0, nb, d)
+	})
+	// dw[o,k] = Σ_groups part[k,o], in group order.
+	parFor(g.O, 1, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			row := dw[o*K : (o+1)*K]
+			for k := range row {
+				var s float32
+				for gi := 0; gi < groups; gi++ {
+					s += parts[(gi*K+k)*g.O+o]
+				}
+				row[k] = s
+			}
 		}
-		blas.Sgemm(false, true, g.O, K, cols, 1, d, cols, c, cols, beta, dw, K)
-		beta = 1
-	}
+	})
 	return nil
+}
+
+// transpose writes the r×c matrix a (row-major) as its c×r transpose into t, four rows
+// of a at a time (reading one column at a time would hit rows a page apart, which share
+// cache sets).
+func transpose(r, c int, a, t []float32) {
+	a, t = a[:r*c], t[:r*c]
+	i := 0
+	for ; i+4 <= r; i += 4 {
+		r0, r1, r2, r3 := a[i*c:(i+1)*c], a[(i+1)*c:(i+2)*c], a[(i+2)*c:(i+3)*c], a[(i+3)*c:(i+4)*c]
+		for j := range r0 {
+			d := t[j*r+i : j*r+i+4]
+			d[0], d[1], d[2], d[3] = r0[j], r1[j], r2[j], r3[j]
+		}
+	}
+	for ; i < r; i++ {
+		for j, v := range a[i*c : (i+1)*c] {
+			t[j*r+i] = v
+		}
+	}
 }

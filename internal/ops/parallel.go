@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // parFor splits [0, n) into at most runtime.GOMAXPROCS(0) contiguous ranges of at least
@@ -34,6 +35,36 @@ func parFor(n, minChunk int, fn func(lo, hi int)) {
 		}()
 	}
 	fn(0, n/workers)
+	wg.Wait()
+}
+
+// parDyn hands the items 0..n-1 out one at a time to at most runtime.GOMAXPROCS(0)
+// goroutines (the calling one among them), each running worker, which pulls items with
+// next until it reports false. Which goroutine gets which item depends on timing, so
+// worker must not let the order of items it sees change its results.
+func parDyn(n int, worker func(next func() (int, bool))) {
+	if n <= 0 {
+		return
+	}
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var ctr atomic.Int64
+	next := func() (int, bool) {
+		i := int(ctr.Add(1) - 1)
+		return i, i < n
+	}
+	if workers <= 1 {
+		worker(next)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			worker(next)
+		}()
+	}
+	worker(next)
 	wg.Wait()
 }
 

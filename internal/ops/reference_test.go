@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -172,11 +173,17 @@ func TestConvAgainstReference(t *testing.T) {
 		{[]int{2, 6, 8, 8}, []int{3, 6, 1, 1}, 2, 2, Padding2D{}},
 		{[]int{1, 2, 10, 9}, []int{2, 2, 5, 4}, 3, 2, Padding2D{2, 1, 0, 3}},
 		{[]int{5, 3, 6, 6}, []int{7, 3, 2, 2}, 1, 1, Padding2D{}},
+		// stride 1, a padding as large as the kernel: no transposed convolution for dx
+		{[]int{2, 2, 5, 5}, []int{3, 2, 3, 3}, 1, 1, Padding2D{3, 0, 0, 1}},
+		// stride 1, even kernel with asymmetric "same" padding
+		{[]int{2, 3, 7, 6}, []int{4, 3, 4, 2}, 1, 1, Padding2D{1, 0, 2, 1}},
+		// more images than kernel-gradient groups, unevenly split
+		{[]int{21, 2, 4, 4}, []int{3, 2, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 	}
-	saved := colBudget
-	defer func() { colBudget = saved }()
-	for _, budget := range []int{saved, 300, 500} { // small budgets force one- and multi-image chunks with remainders
-		colBudget = budget
+	saved := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(saved)
+	for _, procs := range []int{1, 3} { // one worker, and more workers than images in some cases
+		runtime.GOMAXPROCS(procs)
 		for i, c := range cases {
 			rng := rand.New(rand.NewPCG(uint64(i), 11))
 			x, w, b := randTensor(rng, -1, 1, c.x...), randTensor(rng, -1, 1, c.w...), randTensor(rng, -1, 1, c.w[0])
@@ -184,7 +191,7 @@ func TestConvAgainstReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			name := fmt.Sprintf("budget %d case %d %v", budget, i, g.String())
+			name := fmt.Sprintf("procs %d case %d %v", procs, i, g.String())
 			y := forward(t, func(in []*G.Node) (*G.Node, error) { return Conv2D(in[0], in[1], in[2], c.sh, c.sw, c.pad) }, x, w, b)
 			assertClose(t, name+" forward", y, refConv(g, x.Float32s(), w.Float32s(), b.Float32s()), 1e-5)
 			yn := forward(t, func(in []*G.Node) (*G.Node, error) { return Conv2D(in[0], in[1], nil, c.sh, c.sw, c.pad) }, x, w)
