@@ -2,7 +2,6 @@ package ops
 
 import (
 	"math"
-	"unsafe"
 
 	"github.com/selfsup/selfsup/internal/blas"
 )
@@ -25,30 +24,6 @@ func channelChunk(n, s int) int {
 		return 1
 	}
 	return elemChunk/per + 1
-}
-
-// sumPlane returns Σ (p-shift) and Σ (p-shift)², accumulated in four float32 lanes
-// combined in float64.
-func sumPlane(p []float32, shift float32) (sum, sq float64) {
-	var s0, s1, s2, s3, q0, q1, q2, q3 float32
-	i := 0
-	for ; i+4 <= len(p); i += 4 {
-		a, b, c, d := p[i]-shift, p[i+1]-shift, p[i+2]-shift, p[i+3]-shift
-		s0 += a
-		s1 += b
-		s2 += c
-		s3 += d
-		q0 += a * a
-		q1 += b * b
-		q2 += c * c
-		q3 += d * d
-	}
-	for ; i < len(p); i++ {
-		a := p[i] - shift
-		s0 += a
-		q0 += a * a
-	}
-	return float64(s0) + float64(s1) + float64(s2) + float64(s3), float64(q0) + float64(q1) + float64(q2) + float64(q3)
 }
 
 // columns reports whether a per-channel reduction over [n, c, s] is better done row by
@@ -75,19 +50,8 @@ func (CPU) ChannelSum(n, c, s int, x, out []float32) error {
 		for ch := lo; ch < hi; ch++ {
 			var acc float64
 			for i := 0; i < n; i++ {
-				p := x[(i*c+ch)*s : (i*c+ch+1)*s]
-				var a0, a1, a2, a3 float32
-				j := 0
-				for ; j+4 <= len(p); j += 4 {
-					a0 += p[j]
-					a1 += p[j+1]
-					a2 += p[j+2]
-					a3 += p[j+3]
-				}
-				for ; j < len(p); j++ {
-					a0 += p[j]
-				}
-				acc += float64(a0) + float64(a1) + float64(a2) + float64(a3)
+				sum, _ := vecSums(x[(i*c+ch)*s:(i*c+ch+1)*s], 0)
+				acc += sum
 			}
 			out[ch] = float32(acc)
 		}
@@ -157,7 +121,7 @@ func (CPU) ChannelMoments(n, c, s int, x, mean, variance []float32) error {
 			shift := x[ch*s]
 			var sum, sq float64
 			for i := 0; i < n; i++ {
-				a, b := sumPlane(x[(i*c+ch)*s:(i*c+ch+1)*s], shift)
+				a, b := vecSums(x[(i*c+ch)*s:(i*c+ch+1)*s], shift)
 				sum += a
 				sq += b
 			}
@@ -189,11 +153,7 @@ func (CPU) ScaleShift(n, c, s int, x, scale, shift, y []float32) error {
 	}
 	parFor(n*c, planeChunk(s), func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
-			a, b := scale[pi%c], shift[pi%c]
-			src, dst := x[pi*s:(pi+1)*s], y[pi*s:(pi+1)*s]
-			for j := range dst {
-				dst[j] = src[j]*a + b
-			}
+			vecAffine(x[pi*s:(pi+1)*s], y[pi*s:(pi+1)*s], scale[pi%c], shift[pi%c], false)
 		}
 	})
 	return nil
@@ -225,24 +185,9 @@ func (CPU) BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta [
 			mu := mean[ch]
 			var accG, accB float64
 			for i := 0; i < n; i++ {
-				xp := x[(i*c+ch)*s : (i*c+ch+1)*s]
-				dp := dy[(i*c+ch)*s : (i*c+ch+1)*s]
-				dp = dp[:len(xp)]
-				var g0, g1, b0, b1 float32
-				j := 0
-				for ; j+2 <= len(xp); j += 2 {
-					d0, d1 := dp[j], dp[j+1]
-					g0 += d0 * (xp[j] - mu)
-					g1 += d1 * (xp[j+1] - mu)
-					b0 += d0
-					b1 += d1
-				}
-				for ; j < len(xp); j++ {
-					g0 += dp[j] * (xp[j] - mu)
-					b0 += dp[j]
-				}
-				accG += float64(g0) + float64(g1)
-				accB += float64(b0) + float64(b1)
+				sdy, sdx := vecBNDot(dy[(i*c+ch)*s:(i*c+ch+1)*s], x[(i*c+ch)*s:(i*c+ch+1)*s], mu)
+				accG += sdx
+				accB += sdy
 			}
 			dgamma[ch] = float32(accG) * invstd[ch]
 			dbeta[ch] = float32(accB)
@@ -293,47 +238,26 @@ func (CPU) BatchNormGradInput(n, c, s int, training bool, x, dy, mean, invstd, g
 			}
 			a := -k * invstd[ch] * dgamma[ch] / m
 			b := -k*dbeta[ch]/m - a*mean[ch]
-			xp := x[pi*s : (pi+1)*s]
-			for j := range out {
-				out[j] = k*dp[j] + a*xp[j] + b
-			}
+			vecBNGradIn(dp, x[pi*s:(pi+1)*s], out, k, a, b)
 		}
 	})
 	return nil
 }
 
-// bitsOf views float32 data as its IEEE-754 bit patterns.
-func bitsOf(x []float32) []int32 {
-	if len(x) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-}
-
-// ReLU implements Kernels. It works on the bit patterns: clearing every bit of a value
-// whose sign bit is set gives +0, without a branch (random signs defeat the predictor).
+// ReLU implements Kernels. A value whose sign bit is set becomes +0 (so -0 and negative
+// NaNs do too), without a branch (random signs defeat the predictor).
 func (CPU) ReLU(x, y []float32) error {
-	xs, ys := bitsOf(x), bitsOf(y)
 	parFor(len(x), elemChunk, func(lo, hi int) {
-		src, dst := xs[lo:hi], ys[lo:hi]
-		dst = dst[:len(src)]
-		for i, v := range src {
-			dst[i] = v &^ (v >> 31)
-		}
+		vecReLU(x[lo:hi], y[lo:hi])
 	})
 	return nil
 }
 
-// ReLUGrad implements Kernels: dx = dy where y > 0. y > 0 exactly when its bit pattern is
-// a positive int32: then (-v & ^v) has its sign bit set, and shifting it down gives the mask.
+// ReLUGrad implements Kernels: dx = dy where y > 0 (compared as bit patterns, so +0 and
+// every negative value give 0).
 func (CPU) ReLUGrad(y, dy, dx []float32) error {
-	ys, ds, xs := bitsOf(y), bitsOf(dy), bitsOf(dx)
 	parFor(len(y), elemChunk, func(lo, hi int) {
-		yy, d, out := ys[lo:hi], ds[lo:hi], xs[lo:hi]
-		d, out = d[:len(yy)], out[:len(yy)]
-		for i, v := range yy {
-			out[i] = d[i] & ((-v & ^v) >> 31)
-		}
+		vecReLUGrad(y[lo:hi], dy[lo:hi], dx[lo:hi])
 	})
 	return nil
 }
@@ -341,10 +265,7 @@ func (CPU) ReLUGrad(y, dy, dx []float32) error {
 // Add implements Kernels.
 func (CPU) Add(a, b, y []float32) error {
 	parFor(len(a), elemChunk, func(lo, hi int) {
-		aa, bb, out := a[lo:hi], b[lo:hi], y[lo:hi]
-		for i := range out {
-			out[i] = aa[i] + bb[i]
-		}
+		vecAdd(a[lo:hi], b[lo:hi], y[lo:hi], false)
 	})
 	return nil
 }
@@ -399,7 +320,7 @@ func (CPU) GlobalAvgPool(n, c, s int, x, y []float32) error {
 	inv := 1 / float64(s)
 	parFor(n*c, planeChunk(s), func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
-			sum, _ := sumPlane(x[pi*s:(pi+1)*s], 0)
+			sum, _ := vecSums(x[pi*s:(pi+1)*s], 0)
 			y[pi] = float32(sum * inv)
 		}
 	})

@@ -1,0 +1,29 @@
+//go:build !purego
+
+package ops
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the AVX2/FMA loops of simd_amd64.s for the elementwise kernels.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func reluAVX2(x, y *float32, n int)
+
+//go:noescape
+func reluGradAVX2(y, dy, dx *float32, n int)
+
+//go:noescape
+func affineAVX2(x, y *float32, n int, a, b float32, relu bool)
+
+//go:noescape
+func addAVX2(a, b, y *float32, n int, relu bool)
+
+//go:noescape
+func sumsAVX2(x *float32, n int, shift float32) (sum, sq float32)
+
+//go:noescape
+func bnDotAVX2(dy, x *float32, n int, mu float32) (sdy, sdx float32)
+
+//go:noescape
+func bnGradInAVX2(dy, x, dx *float32, n int, k, a, b float32)

@@ -1,0 +1,18 @@
+//go:build !amd64 || purego
+
+package ops
+
+// useAVX2 is false: the elementwise kernels run their Go loops.
+var useAVX2 = false
+
+func reluAVX2(x, y *float32, n int)                            { panic("ops: no AVX2") }
+func reluGradAVX2(y, dy, dx *float32, n int)                   { panic("ops: no AVX2") }
+func affineAVX2(x, y *float32, n int, a, b float32, relu bool) { panic("ops: no AVX2") }
+func addAVX2(a, b, y *float32, n int, relu bool)               { panic("ops: no AVX2") }
+func sumsAVX2(x *float32, n int, shift float32) (sum, sq float32) {
+	panic("ops: no AVX2")
+}
+func bnDotAVX2(dy, x *float32, n int, mu float32) (sdy, sdx float32) {
+	panic("ops: no AVX2")
+}
+func bnGradInAVX2(dy, x, dx *float32, n int, k, a, b float32) { panic("ops: no AVX2") }
