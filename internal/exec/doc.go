@@ -24,6 +24,11 @@
 //     Do, which allocates, and its result is copied into the buffer (Stats
 //     counts these, and the bytes copied per Run).
 //   - Scalar outputs, constants and random nodes keep what Do returns.
+//   - A node whose op implements Fuser and whose value only one single-input
+//     node reads (a batch norm or a residual addition followed by a ReLU) is
+//     computed by that consumer's step in one pass, through the op FuseInto
+//     returns; it has no buffer and no value of its own (Stats counts these
+//     as Fused; Keep or NoFusion keeps such a node's value).
 //
 // A training step is then: bind or overwrite the batch, Run, read the loss
 // (Scalar) and the gradients (Float32s or Tensor on the nodes G.Grad

@@ -19,6 +19,7 @@ type Machine struct {
 	inputs []int         // slots of caller-bound nodes
 	steps  []step
 	arenas []arena
+	fused  int  // nodes computed fused into their consumer
 	valid  bool // the last Run completed
 	copies int  // results copied into a planned buffer during the last Run
 	copied int64
@@ -70,6 +71,9 @@ type slot struct {
 	arena int           // arena owned by this slot (roots only), or -1
 	buf   *tensor.Dense // planned header over the arena (roots and views of roots)
 	val   G.Value       // current value
+	// fusedInto is the slot whose step computes this node's op fused with
+	// its own (see Fuser), or -1.
+	fusedInto int
 }
 
 type step struct {
@@ -278,6 +282,9 @@ func (m *Machine) Value(n *G.Node) (G.Value, error) {
 		}
 		return v, nil
 	}
+	if s.fusedInto >= 0 {
+		return nil, fmt.Errorf("exec: node %q has no value: it is computed fused into node %q; name it in exec.Keep or exec.Outputs, or use exec.NoFusion, to keep its value", n.Name(), m.slots[s.fusedInto].node.Name())
+	}
 	if !m.valid {
 		return nil, fmt.Errorf("exec: node %q has no value: no Run has succeeded since the machine was built or since the last failed Run", n.Name())
 	}
@@ -368,8 +375,12 @@ func (m *Machine) slot(n *G.Node) (*slot, error) {
 
 // Stats describes a machine's plan and its last Run.
 type Stats struct {
-	// Nodes is the number of op nodes executed per Run.
+	// Nodes is the number of op nodes executed per Run (steps), not counting
+	// the nodes fused into their consumers.
 	Nodes int
+	// Fused is the number of op nodes computed fused into their single
+	// consumer (see Fuser): they have no step and no buffer of their own.
+	Fused int
 	// Prealloc nodes write into their planned buffer through UsePreallocDo.
 	Prealloc int
 	// InPlace nodes run UnsafeDo on their planned buffer after copying the
@@ -404,6 +415,7 @@ type Stats struct {
 func (m *Machine) Stats() Stats {
 	var st Stats
 	st.Nodes = len(m.steps)
+	st.Fused = m.fused
 	for i := range m.steps {
 		s := &m.steps[i]
 		switch s.mode {

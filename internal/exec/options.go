@@ -8,9 +8,10 @@ import (
 type Option func(*config)
 
 type config struct {
-	outputs []*G.Node
-	keep    []*G.Node
-	keepAll bool
+	outputs  []*G.Node
+	keep     []*G.Node
+	keepAll  bool
+	noFusion bool
 }
 
 // Outputs restricts execution to the given nodes and their ancestors (for
@@ -35,4 +36,11 @@ func Keep(nodes ...*G.Node) Option {
 // saves; use it for debugging or to compare intermediate values.
 func KeepAll() Option {
 	return func(c *config) { c.keepAll = true }
+}
+
+// NoFusion runs every node with its own op, so that no node is computed fused
+// into its consumer (see Fuser): for comparing fused and unfused results, or
+// to read every intermediate value together with KeepAll.
+func NoFusion() Option {
+	return func(c *config) { c.noFusion = true }
 }

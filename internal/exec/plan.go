@@ -11,6 +11,23 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// Fuser is implemented by ops that can compute, in one pass over memory, their own
+// result followed by the op of the node that consumes it, such as a batch norm
+// followed by a ReLU: the intermediate value is then neither written nor read
+// back. New fuses a node whose op implements Fuser into its consumer when that
+// consumer is the only node that reads it, has no other input, and the node is
+// not kept (see Keep, Outputs and NoFusion); the node then has no value of its
+// own.
+type Fuser interface {
+	G.Op
+	// FuseInto returns an op that takes this op's inputs and produces next
+	// applied to this op's result, or nil when it cannot. The returned op must
+	// implement G.UsePreallocDoer, have next's output shape and dtype, and have
+	// the effects of running this op (such as state it keeps for its gradient
+	// ops).
+	FuseInto(next G.Op) G.Op
+}
+
 // Viewer is implemented by ops whose output reinterprets the memory of one
 // input with a new shape (same elements in the same order, as reshape or
 // flatten do). The machine gives such a node no buffer and no work: its value
@@ -59,6 +76,11 @@ func stockTypes() {
 // with Outputs, the outputs; otherwise the graph's sinks (nodes nothing
 // consumes) and the gradients of caller-bound nodes (G.Grad's results); and
 // any node named in Keep. KeepAll keeps every node.
+//
+// A node whose op implements Fuser is computed fused into its consumer when
+// that consumer is the only node reading it and has no other input, unless the
+// node is kept or NoFusion is given: the consumer's step runs the op FuseInto
+// returns on the node's inputs.
 //
 // How an op node runs (Stats counts each kind):
 //   - an op implementing G.UsePreallocDoer writes into its buffer;
@@ -134,7 +156,7 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 		if n.Op() != nil && stmtTypes[reflect.TypeOf(n.Op())] {
 			return nil, fmt.Errorf("exec.New: node %q (id %d) is a statement (%v), which the executor does not run; read values with Machine.Value", n.Name(), n.ID(), n.Op())
 		}
-		*s = slot{node: n, dtype: n.Dtype(), root: -1, arena: -1, input: n.Op() == nil}
+		*s = slot{node: n, dtype: n.Dtype(), root: -1, arena: -1, fusedInto: -1, input: n.Op() == nil}
 		if n.IsScalar() {
 			s.shape = tensor.ScalarShape()
 		} else {
@@ -213,6 +235,9 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 		st.mode, st.k = m.classify(s, st.op, kids[i])
 		slotStep[i] = len(m.steps)
 		m.steps = append(m.steps, st)
+	}
+	if !c.noFusion {
+		m.fuse(slotStep, consumers)
 	}
 
 	// Roots: which slot's arena holds each value.
@@ -316,6 +341,57 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 		s.val = s.buf
 	}
 	return m, nil
+}
+
+// fuse runs each node whose op implements Fuser, and whose value only one
+// single-input step reads, fused into that step (in execution order, so chains
+// fuse too), and drops its own step.
+func (m *Machine) fuse(slotStep, consumers []int) {
+	removed := make([]bool, len(m.steps))
+	n := 0
+	for si := range m.steps {
+		b := &m.steps[si]
+		if len(b.in) != 1 {
+			continue
+		}
+		ai := slotStep[b.in[0]]
+		if ai < 0 || removed[ai] {
+			continue
+		}
+		a := &m.steps[ai]
+		as := &m.slots[a.out]
+		if as.kept || consumers[a.out] != 1 || a.mode != modePrealloc {
+			continue
+		}
+		f, ok := a.op.(Fuser)
+		if !ok {
+			continue
+		}
+		op := f.FuseInto(b.op)
+		if op == nil {
+			continue
+		}
+		if _, ok := op.(G.UsePreallocDoer); !ok {
+			continue
+		}
+		b.op, b.mode, b.k = op, modePrealloc, -1
+		b.in = append([]int(nil), a.in...)
+		b.args = make([]G.Value, len(b.in))
+		removed[ai] = true
+		as.fusedInto = b.out
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	kept := m.steps[:0]
+	for si, st := range m.steps {
+		if !removed[si] {
+			kept = append(kept, st)
+		}
+	}
+	m.steps = kept
+	m.fused = n
 }
 
 func seenRoot(m *Machine, ins []int, r int) bool {

@@ -68,7 +68,11 @@ func BatchNorm(x, gamma, beta, movingMean, movingVar *G.Node, cfg BatchNormConfi
 	return apply(op, x, gamma, beta, movingMean, movingVar)
 }
 
-func (op *batchNormOp) run(out []float32, in [][]float32) error {
+func (op *batchNormOp) run(out []float32, in [][]float32) error { return op.forward(out, in, false) }
+
+// forward normalizes (training: with the batch statistics, which it keeps and folds into
+// the moving ones), then applies a ReLU when relu is set.
+func (op *batchNormOp) forward(out []float32, in [][]float32, relu bool) error {
 	x, gamma, beta, mm, mv := in[0], in[1], in[2], in[3], in[4]
 	eps := float64(op.cfg.Epsilon)
 	if op.cfg.Training {
@@ -99,7 +103,34 @@ func (op *batchNormOp) run(out []float32, in [][]float32) error {
 		op.scale[ch] = gamma[ch] * op.invstd[ch]
 		op.shift[ch] = beta[ch] - op.mean[ch]*op.scale[ch]
 	}
+	if relu {
+		return op.kern.ScaleShiftReLU(op.n, op.c, op.s, x, op.scale, op.shift, out)
+	}
 	return op.kern.ScaleShift(op.n, op.c, op.s, x, op.scale, op.shift, out)
+}
+
+// FuseInto implements exec.Fuser: a batch norm followed by a ReLU runs as one pass that
+// writes the ReLU's output (the batch norm's own output is not needed by its gradient
+// ops, which read its input and the statistics it keeps).
+func (op *batchNormOp) FuseInto(next G.Op) G.Op {
+	r, ok := next.(*reluOp)
+	if !ok || !sameShape(r.out, op.out) {
+		return nil
+	}
+	f := &bnReLUOp{bn: op}
+	f.base = newBase(f, "batchNormReLU", op.params, false, op.out, op.ins...)
+	f.base.id = op.id
+	return f
+}
+
+// bnReLUOp is relu(batchNorm(...)) in one pass, with the batch norm op's state and kernels.
+type bnReLUOp struct {
+	base
+	bn *batchNormOp
+}
+
+func (op *bnReLUOp) run(out []float32, in [][]float32) error {
+	return op.bn.forward(out, in, true)
 }
 
 // DiffWRT implements gorgonia.SDOp: x, gamma and beta.

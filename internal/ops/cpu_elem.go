@@ -139,6 +139,15 @@ func (CPU) ChannelMoments(n, c, s int, x, mean, variance []float32) error {
 
 // ScaleShift implements Kernels.
 func (CPU) ScaleShift(n, c, s int, x, scale, shift, y []float32) error {
+	return scaleShift(n, c, s, x, scale, shift, y, false)
+}
+
+// ScaleShiftReLU implements Kernels.
+func (CPU) ScaleShiftReLU(n, c, s int, x, scale, shift, y []float32) error {
+	return scaleShift(n, c, s, x, scale, shift, y, true)
+}
+
+func scaleShift(n, c, s int, x, scale, shift, y []float32, relu bool) error {
 	if columns(s) {
 		parFor(n, rowChunk(c), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -147,13 +156,16 @@ func (CPU) ScaleShift(n, c, s int, x, scale, shift, y []float32) error {
 				for j := range dst {
 					dst[j] = src[j]*a[j] + b[j]
 				}
+				if relu {
+					vecReLU(dst, dst)
+				}
 			}
 		})
 		return nil
 	}
 	parFor(n*c, planeChunk(s), func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
-			vecAffine(x[pi*s:(pi+1)*s], y[pi*s:(pi+1)*s], scale[pi%c], shift[pi%c], false)
+			vecAffine(x[pi*s:(pi+1)*s], y[pi*s:(pi+1)*s], scale[pi%c], shift[pi%c], relu)
 		}
 	})
 	return nil
@@ -266,6 +278,14 @@ func (CPU) ReLUGrad(y, dy, dx []float32) error {
 func (CPU) Add(a, b, y []float32) error {
 	parFor(len(a), elemChunk, func(lo, hi int) {
 		vecAdd(a[lo:hi], b[lo:hi], y[lo:hi], false)
+	})
+	return nil
+}
+
+// AddReLU implements Kernels.
+func (CPU) AddReLU(a, b, y []float32) error {
+	parFor(len(a), elemChunk, func(lo, hi int) {
+		vecAdd(a[lo:hi], b[lo:hi], y[lo:hi], true)
 	})
 	return nil
 }

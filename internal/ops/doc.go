@@ -32,6 +32,11 @@
 // (power-of-two size classes), so a graph needs one set of them rather than one per op,
 // and a training step in steady state does not allocate them again.
 //
+// Fusion: BatchNorm and Add implement the executor's exec.Fuser, so that under the
+// project's executor a batch norm or a residual addition followed by a ReLU runs as one
+// pass (Kernels.ScaleShiftReLU, Kernels.AddReLU) that writes the ReLU's output; the
+// result is bit for bit that of the two ops.
+//
 // State and hashing: gorgonia merges nodes whose ops hash equal over the same children.
 // Stateless ops hash by their parameters (merging them is harmless common-subexpression
 // elimination); BatchNorm, which keeps the batch statistics of its last forward run for

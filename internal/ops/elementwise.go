@@ -61,6 +61,28 @@ func Add(a, b *G.Node) (*G.Node, error) {
 
 func (op *addOp) run(out []float32, in [][]float32) error { return op.kern.Add(in[0], in[1], out) }
 
+// FuseInto implements exec.Fuser: an addition followed by a ReLU (a residual block's
+// output) runs as one pass.
+func (op *addOp) FuseInto(next G.Op) G.Op {
+	r, ok := next.(*reluOp)
+	if !ok || !sameShape(r.out, op.out) {
+		return nil
+	}
+	f := &addReLUOp{add: op}
+	f.base = newBase(f, "addReLU", "", false, op.out, op.ins...)
+	return f
+}
+
+// addReLUOp is relu(a + b) in one pass, with the kernels of the add op it replaces.
+type addReLUOp struct {
+	base
+	add *addOp
+}
+
+func (op *addReLUOp) run(out []float32, in [][]float32) error {
+	return op.add.kern.AddReLU(in[0], in[1], out)
+}
+
 // DiffWRT implements gorgonia.SDOp.
 func (op *addOp) DiffWRT(n int) []bool { return trues(n) }
 

@@ -24,6 +24,9 @@ type Kernels interface {
 	ChannelMoments(n, c, s int, x, mean, variance []float32) error
 	// ScaleShift sets y = x*scale[c] + shift[c].
 	ScaleShift(n, c, s int, x, scale, shift, y []float32) error
+	// ScaleShiftReLU sets y = max(x*scale[c] + shift[c], 0) (a batch norm fused with
+	// the ReLU that follows it), with ReLU's treatment of -0 and NaN.
+	ScaleShiftReLU(n, c, s int, x, scale, shift, y []float32) error
 	// BatchNormGradParams sets dgamma[c] = Σ dy·(x-mean[c])·invstd[c] and dbeta[c] = Σ dy
 	// in one pass.
 	BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta []float32) error
@@ -39,6 +42,9 @@ type Kernels interface {
 	ReLUGrad(y, dy, dx []float32) error
 	// Add sets y = a + b.
 	Add(a, b, y []float32) error
+	// AddReLU sets y = max(a + b, 0) (a residual connection fused with the ReLU that
+	// follows it), with ReLU's treatment of -0 and NaN.
+	AddReLU(a, b, y []float32) error
 	// Scale sets y = alpha·x.
 	Scale(alpha float32, x, y []float32) error
 
