@@ -113,46 +113,53 @@ func (g *ConvGeom) ohRange(ki int) (lo, hi int) {
 func im2colImage(g *ConvGeom, x, col []float32) {
 	P := g.OH * g.OW
 	hw := g.H * g.W
-	r := 0
-	for c := 0; c < g.C; c++ {
-		plane := x[c*hw : (c+1)*hw]
-		for ki := 0; ki < g.KH; ki++ {
-			ohLo, ohHi := g.ohRange(ki)
-			for kj := 0; kj < g.KW; kj++ {
+	kk := g.KH * g.KW
+	contiguous := g.SW == 1 && g.SH == 1 && g.OW == g.W
+	for ki := 0; ki < g.KH; ki++ {
+		ohLo, ohHi := g.ohRange(ki)
+		for kj := 0; kj < g.KW; kj++ {
+			owLo, owHi := g.owRange(kj)
+			dOff := kj - g.PadL
+			for c := 0; c < g.C; c++ {
+				r := c*kk + ki*g.KW + kj
 				dst := col[r*P : (r+1)*P]
-				r++
-				owLo, owHi := g.owRange(kj)
 				if ohLo >= ohHi || owLo >= owHi {
 					clear(dst)
 					continue
 				}
+				plane := x[c*hw : (c+1)*hw]
 				clear(dst[:ohLo*g.OW])
 				clear(dst[ohHi*g.OW:])
-				dOff := kj - g.PadL
-				if g.SW == 1 && g.SH == 1 && g.OW == g.W {
+				lo, hi := ohLo*g.OW, ohHi*g.OW
+				if contiguous {
 					// Output row oh reads input row oh+ki-PadT shifted by dOff: the rows
 					// [ohLo, ohHi) are one contiguous run of the plane, shifted by
 					// d = (ki-PadT)·W + dOff. Copy it whole (clipped to the plane), then
 					// zero the columns that fall in the left or right padding.
 					d := (ki-g.PadT)*g.W + dOff
-					lo, hi := ohLo*g.OW, ohHi*g.OW
 					slo, shi := max(lo+d, 0), min(hi+d, hw)
 					copy(dst[slo-d:shi-d], plane[slo:shi])
-					zeroEdges(dst[lo:hi], g.OW, owLo, owHi)
+					zeroColumns(dst[lo:hi], g.OW, owLo, owHi)
 					continue
 				}
-				zeroEdges(dst[ohLo*g.OW:ohHi*g.OW], g.OW, owLo, owHi)
+				zeroColumns(dst[lo:hi], g.OW, owLo, owHi)
+				n := owHi - owLo
 				for oh := ohLo; oh < ohHi; oh++ {
-					row := dst[oh*g.OW : (oh+1)*g.OW]
 					ih := oh*g.SH - g.PadT + ki
-					src := plane[ih*g.W : (ih+1)*g.W]
-					if g.SW == 1 {
-						copy(row[owLo:owHi], src[owLo+dOff:owHi+dOff])
-						continue
-					}
-					row = row[owLo:owHi]
-					for i := range row {
-						row[i] = src[(owLo+i)*g.SW+dOff]
+					row := dst[oh*g.OW+owLo : oh*g.OW+owHi]
+					src := plane[ih*g.W+owLo*g.SW+dOff : ih*g.W+(owHi-1)*g.SW+dOff+1]
+					switch g.SW {
+					case 1:
+						copy(row, src)
+					case 2:
+						src = src[:2*n-1]
+						for i := range row {
+							row[i] = src[2*i]
+						}
+					default:
+						for i := range row {
+							row[i] = src[i*g.SW]
+						}
 					}
 				}
 			}
@@ -160,19 +167,20 @@ func im2colImage(g *ConvGeom, x, col []float32) {
 	}
 }
 
-// zeroEdges zeroes columns [0, lo) and [hi, w) of the rows of width w in m (a few
-// elements per row: plain stores beat a call to clear each).
-func zeroEdges(m []float32, w, lo, hi int) {
-	if lo == 0 && hi == w {
+// zeroColumns zeroes columns [0, lo) and [hi, w) of the rows of width w in m, one column
+// at a time (a few elements per row: a strided store loop beats clearing each row).
+func zeroColumns(m []float32, w, lo, hi int) {
+	if len(m) == 0 {
 		return
 	}
-	for r := 0; r+w <= len(m); r += w {
-		row := m[r : r+w]
-		for i := 0; i < lo; i++ {
-			row[i] = 0
+	for j := 0; j < lo; j++ {
+		for i := j; i < len(m); i += w {
+			m[i] = 0
 		}
-		for i := hi; i < w; i++ {
-			row[i] = 0
+	}
+	for j := hi; j < w; j++ {
+		for i := j; i < len(m); i += w {
+			m[i] = 0
 		}
 	}
 }
@@ -374,22 +382,34 @@ func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
 	return nil
 }
 
-// transpose writes the r×c matrix a (row-major) as its c×r transpose into t, four rows
-// of a at a time (reading one column at a time would hit rows a page apart, which share
-// cache sets).
+// transpose writes the r×c matrix a (row-major) as its c×r transpose into t: 8×8 blocks
+// in registers (AVX2) where available, then Go for the rest, four rows of a at a time
+// (reading one column at a time would hit rows a page apart, which share cache sets).
 func transpose(r, c int, a, t []float32) {
 	a, t = a[:r*c], t[:r*c]
-	i := 0
-	for ; i+4 <= r; i += 4 {
-		r0, r1, r2, r3 := a[i*c:(i+1)*c], a[(i+1)*c:(i+2)*c], a[(i+2)*c:(i+3)*c], a[(i+3)*c:(i+4)*c]
+	r0, c0 := 0, 0
+	if useAVX2 && r >= 8 && c >= 8 {
+		transpose8AVX2(&a[0], c, &t[0], r, r/8, c/8)
+		r0, c0 = r&^7, c&^7
+	}
+	// Columns [c0, c) of rows [0, r0), then every column of rows [r0, r).
+	transposeGo(a, t, r, c, 0, r0, c0)
+	transposeGo(a, t, r, c, r0, r, 0)
+}
+
+// transposeGo sets t[j*r+i] = a[i*c+j] for rows i in [i0, i1) and columns j in [j0, c).
+func transposeGo(a, t []float32, r, c, i0, i1, j0 int) {
+	i := i0
+	for ; i+4 <= i1; i += 4 {
+		r0, r1, r2, r3 := a[i*c+j0:(i+1)*c], a[(i+1)*c+j0:(i+2)*c], a[(i+2)*c+j0:(i+3)*c], a[(i+3)*c+j0:(i+4)*c]
 		for j := range r0 {
-			d := t[j*r+i : j*r+i+4]
+			d := t[(j0+j)*r+i : (j0+j)*r+i+4]
 			d[0], d[1], d[2], d[3] = r0[j], r1[j], r2[j], r3[j]
 		}
 	}
-	for ; i < r; i++ {
-		for j, v := range a[i*c : (i+1)*c] {
-			t[j*r+i] = v
+	for ; i < i1; i++ {
+		for j, v := range a[i*c+j0 : (i+1)*c] {
+			t[(j0+j)*r+i] = v
 		}
 	}
 }

@@ -27,3 +27,6 @@ func bnDotAVX2(dy, x *float32, n int, mu float32) (sdy, sdx float32)
 
 //go:noescape
 func bnGradInAVX2(dy, x, dx *float32, n int, k, a, b float32)
+
+//go:noescape
+func transpose8AVX2(a *float32, lda int, t *float32, ldt int, rb, cb int)

@@ -436,3 +436,84 @@ gi8:
 giDone:
 	VZEROUPPER
 	RET
+
+// func transpose8AVX2(a *float32, lda int, t *float32, ldt int, rb, cb int)
+// t[j*ldt+i] = a[i*lda+j] for i < 8·rb, j < 8·cb, in 8×8 blocks held in registers.
+TEXT ·transpose8AVX2(SB), NOSPLIT, $0-48
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), AX
+	SHLQ $2, AX
+	MOVQ t+16(FP), DI
+	MOVQ ldt+24(FP), BX
+	SHLQ $2, BX
+	MOVQ rb+32(FP), R8
+	MOVQ cb+40(FP), R9
+	LEAQ (AX)(AX*2), R10
+	LEAQ (BX)(BX*2), R11
+
+trRows:
+	TESTQ R8, R8
+	JZ    trDone
+	MOVQ  SI, R12
+	MOVQ  DI, R13
+	MOVQ  R9, CX
+
+trCols:
+	TESTQ      CX, CX
+	JZ         trNextRows
+	VMOVUPS    (R12), Y0
+	VMOVUPS    (R12)(AX*1), Y1
+	VMOVUPS    (R12)(AX*2), Y2
+	VMOVUPS    (R12)(R10*1), Y3
+	LEAQ       (R12)(AX*4), R14
+	VMOVUPS    (R14), Y4
+	VMOVUPS    (R14)(AX*1), Y5
+	VMOVUPS    (R14)(AX*2), Y6
+	VMOVUPS    (R14)(R10*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xEE, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xEE, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y14, Y12, Y4
+	VSHUFPS    $0xEE, Y14, Y12, Y5
+	VSHUFPS    $0x44, Y15, Y13, Y6
+	VSHUFPS    $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, (R13)
+	VMOVUPS    Y9, (R13)(BX*1)
+	VMOVUPS    Y10, (R13)(BX*2)
+	VMOVUPS    Y11, (R13)(R11*1)
+	LEAQ       (R13)(BX*4), R14
+	VMOVUPS    Y12, (R14)
+	VMOVUPS    Y13, (R14)(BX*1)
+	VMOVUPS    Y14, (R14)(BX*2)
+	VMOVUPS    Y15, (R14)(R11*1)
+	ADDQ       $32, R12
+	LEAQ       (R13)(BX*8), R13
+	DECQ       CX
+	JMP        trCols
+
+trNextRows:
+	LEAQ (SI)(AX*8), SI
+	ADDQ $32, DI
+	DECQ R8
+	JMP  trRows
+
+trDone:
+	VZEROUPPER
+	RET

@@ -16,3 +16,6 @@ func bnDotAVX2(dy, x *float32, n int, mu float32) (sdy, sdx float32) {
 	panic("ops: no AVX2")
 }
 func bnGradInAVX2(dy, x, dx *float32, n int, k, a, b float32) { panic("ops: no AVX2") }
+func transpose8AVX2(a *float32, lda int, t *float32, ldt int, rb, cb int) {
+	panic("ops: no AVX2")
+}

@@ -126,3 +126,28 @@ func TestVectorLoops(t *testing.T) {
 		close("sum against float64", s0, ref, scale)
 	}
 }
+
+// TestTranspose checks transpose (8×8 register blocks plus Go edges) against the
+// definition for shapes with and without remainders.
+func TestTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, rc := range [][2]int{{1, 1}, {3, 5}, {8, 8}, {16, 1024}, {9, 17}, {64, 64}, {7, 30}, {30, 7}, {24, 13}} {
+		r, c := rc[0], rc[1]
+		a := randVec(rng, r*c, false)
+		for _, asm := range []bool{true, false} {
+			got := make([]float32, r*c)
+			if asm {
+				transpose(r, c, a, got)
+			} else {
+				withGoLoops(func() { transpose(r, c, a, got) })
+			}
+			for i := 0; i < r; i++ {
+				for j := 0; j < c; j++ {
+					if got[j*r+i] != a[i*c+j] {
+						t.Fatalf("%d×%d (assembly %v): t[%d,%d] = %v, want a[%d,%d] = %v", r, c, asm && useAVX2, j, i, got[j*r+i], i, j, a[i*c+j])
+					}
+				}
+			}
+		}
+	}
+}
