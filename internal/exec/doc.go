@@ -24,6 +24,10 @@
 //     Do, which allocates, and its result is copied into the buffer (Stats
 //     counts these, and the bytes copied per Run).
 //   - Scalar outputs, constants and random nodes keep what Do returns.
+//   - A package may register faster equivalents of ops (RegisterReplacer):
+//     the project's ops package swaps gorgonia's elementwise float32 addition,
+//     which G.Grad uses to sum the gradients of a node read twice, for its
+//     own vectorised, parallel one.
 //   - A node whose op implements Fuser and whose value only one single-input
 //     node reads (a batch norm or a residual addition followed by a ReLU) is
 //     computed by that consumer's step in one pass, through the op FuseInto

@@ -137,3 +137,61 @@ func TestFusion(t *testing.T) {
 		run(t, m, w, 12, 24, 36)
 	})
 }
+
+// slowScaleOp is scaleOp under another type, which the test replacer swaps for
+// a counting scaleOp.
+type slowScaleOp struct{ scaleOp }
+
+func (slowScaleOp) String() string { return "slowScale" }
+
+var replacedRuns = new(int)
+
+// countingScaleOp is scaleOp counting its runs.
+type countingScaleOp struct{ scaleOp }
+
+func (op countingScaleOp) UsePreallocDo(p G.Value, vs ...G.Value) (G.Value, error) {
+	*replacedRuns++
+	return op.scaleOp.UsePreallocDo(p, vs...)
+}
+
+func init() {
+	RegisterReplacer(func(n *G.Node) G.Op {
+		if s, ok := n.Op().(slowScaleOp); ok {
+			return countingScaleOp{scaleOp{s.c}}
+		}
+		return nil
+	})
+}
+
+func TestReplacer(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewVector(g, tensor.Float32, G.WithShape(3), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithShape(3), tensor.WithBacking([]float32{1, 2, 3}))))
+	y := G.Must(G.ApplyOp(slowScaleOp{scaleOp{3}}, x))
+	z := G.Must(G.ApplyOp(scaleOp{2}, y))
+	for _, replace := range []bool{true, false} {
+		var opts []Option
+		if !replace {
+			opts = append(opts, NoReplacement())
+		}
+		m, err := New(g, append(opts, Outputs(z))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*replacedRuns = 0
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := m.Float32s(z)
+		if got[0] != 6 || got[2] != 18 {
+			t.Fatalf("replace=%v: %v, want [6 12 18]", replace, got)
+		}
+		want := 0
+		if replace {
+			want = 1
+		}
+		if st := m.Stats(); st.Replaced != want || *replacedRuns != want {
+			t.Fatalf("replace=%v: %d nodes replaced, replacement ran %d times; want %d", replace, st.Replaced, *replacedRuns, want)
+		}
+	}
+}

@@ -13,16 +13,17 @@ import (
 // Machine runs the nodes of a gorgonia expression graph in topological order
 // with buffers planned once by New. It is not safe for concurrent use.
 type Machine struct {
-	g      *G.ExprGraph
-	slots  []slot
-	index  map[int64]int // node ID -> slot index
-	inputs []int         // slots of caller-bound nodes
-	steps  []step
-	arenas []arena
-	fused  int  // nodes computed fused into their consumer
-	valid  bool // the last Run completed
-	copies int  // results copied into a planned buffer during the last Run
-	copied int64
+	g        *G.ExprGraph
+	slots    []slot
+	index    map[int64]int // node ID -> slot index
+	inputs   []int         // slots of caller-bound nodes
+	steps    []step
+	arenas   []arena
+	fused    int  // nodes computed fused into their consumer
+	replaced int  // nodes whose op a registered Replacer swapped
+	valid    bool // the last Run completed
+	copies   int  // results copied into a planned buffer during the last Run
+	copied   int64
 }
 
 // mode says how a step computes its node's value.
@@ -378,6 +379,9 @@ type Stats struct {
 	// Nodes is the number of op nodes executed per Run (steps), not counting
 	// the nodes fused into their consumers.
 	Nodes int
+	// Replaced is the number of op nodes that run an equivalent op a
+	// registered Replacer offered instead of their own (see RegisterReplacer).
+	Replaced int
 	// Fused is the number of op nodes computed fused into their single
 	// consumer (see Fuser): they have no step and no buffer of their own.
 	Fused int
@@ -416,6 +420,7 @@ func (m *Machine) Stats() Stats {
 	var st Stats
 	st.Nodes = len(m.steps)
 	st.Fused = m.fused
+	st.Replaced = m.replaced
 	for i := range m.steps {
 		s := &m.steps[i]
 		switch s.mode {

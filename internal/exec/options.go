@@ -8,10 +8,11 @@ import (
 type Option func(*config)
 
 type config struct {
-	outputs  []*G.Node
-	keep     []*G.Node
-	keepAll  bool
-	noFusion bool
+	outputs   []*G.Node
+	keep      []*G.Node
+	keepAll   bool
+	noFusion  bool
+	noReplace bool
 }
 
 // Outputs restricts execution to the given nodes and their ancestors (for
@@ -43,4 +44,10 @@ func KeepAll() Option {
 // to read every intermediate value together with KeepAll.
 func NoFusion() Option {
 	return func(c *config) { c.noFusion = true }
+}
+
+// NoReplacement runs every node with its own op, ignoring the replacements
+// registered with RegisterReplacer.
+func NoReplacement() Option {
+	return func(c *config) { c.noReplace = true }
 }

@@ -11,6 +11,43 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// A Replacer returns an op that computes the same value as node n's op from
+// the same inputs, only faster (for example a kernel of the project's own for
+// a stock gorgonia op), or nil to leave n alone. The op it returns must have
+// n's output shape and dtype.
+type Replacer func(n *G.Node) G.Op
+
+var (
+	replacersMu sync.Mutex
+	replacers   []Replacer
+)
+
+// RegisterReplacer makes every later New consult r for each op node, in
+// registration order (the first non-nil answer wins). A package providing
+// faster kernels registers its replacers in an init function; they must be
+// safe for concurrent use. NoReplacement turns them off for one machine.
+func RegisterReplacer(r Replacer) {
+	if r == nil {
+		return
+	}
+	replacersMu.Lock()
+	replacers = append(replacers, r)
+	replacersMu.Unlock()
+}
+
+// replacement returns the op a registered Replacer offers for n, or nil.
+func replacement(n *G.Node) G.Op {
+	replacersMu.Lock()
+	rs := replacers
+	replacersMu.Unlock()
+	for _, r := range rs {
+		if op := r(n); op != nil {
+			return op
+		}
+	}
+	return nil
+}
+
 // Fuser is implemented by ops that can compute, in one pass over memory, their own
 // result followed by the op of the node that consumes it, such as a batch norm
 // followed by a ReLU: the intermediate value is then neither written nor read
@@ -76,6 +113,9 @@ func stockTypes() {
 // with Outputs, the outputs; otherwise the graph's sinks (nodes nothing
 // consumes) and the gradients of caller-bound nodes (G.Grad's results); and
 // any node named in Keep. KeepAll keeps every node.
+//
+// Each op node's op may be swapped for a faster equivalent that a registered
+// Replacer offers (see RegisterReplacer), unless NoReplacement is given.
 //
 // A node whose op implements Fuser is computed fused into its consumer when
 // that consumer is the only node reading it and has no other input, unless the
@@ -232,6 +272,12 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 			continue
 		}
 		st := step{out: i, op: s.node.Op(), in: kids[i], args: make([]G.Value, len(kids[i])), k: -1}
+		if !c.noReplace {
+			if op := replacement(s.node); op != nil {
+				st.op = op
+				m.replaced++
+			}
+		}
 		st.mode, st.k = m.classify(s, st.op, kids[i])
 		slotStep[i] = len(m.steps)
 		m.steps = append(m.steps, st)

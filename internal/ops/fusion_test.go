@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"github.com/selfsup/selfsup/internal/exec"
 )
@@ -111,5 +112,68 @@ func TestFusedOpsMatchUnfused(t *testing.T) {
 				t.Fatal("degenerate test: the output starts with zeros")
 			}
 		})
+	}
+}
+
+// TestStockAddReplaced: under the executor, gorgonia's float32 addition of equal shapes
+// (also what G.Grad sums gradients with) runs as this package's Add, with the same values
+// as the TapeMachine; a broadcasting or float64 addition is left alone.
+func TestStockAddReplaced(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	g := G.NewGraph()
+	x := G.NodeFromAny(g, randTensor(rng, -1, 1, 4, 6), G.WithName("x"))
+	w := G.NodeFromAny(g, randTensor(rng, -1, 1, 4, 6), G.WithName("w"))
+	h, err := ReLU(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := G.Must(G.Add(h, w))          // replaced
+	p := G.Must(G.HadamardProd(s, h)) // h is read twice: G.Grad sums two gradients
+	loss, err := Mean(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads, err := G.Grad(loss, x, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := G.NewMatrix(g, tensor.Float64, G.WithShape(2, 2), G.WithName("d"), G.WithInit(G.Ones()))
+	d2 := G.Must(G.Add(d, d)) // float64: left alone
+	outs := append(G.Nodes{s, loss, d2}, grads...)
+	m, err := exec.New(g, exec.Outputs(outs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Stats(); st.Replaced < 2 {
+		t.Fatalf("%d nodes replaced, want the forward addition and the gradient sum", st.Replaced)
+	}
+	tm := G.NewTapeMachine(g)
+	defer tm.Close()
+	if err := tm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	// The TapeMachine may overwrite intermediate values in place: compare the loss, the
+	// gradients and the float64 sum; check s against h + w directly.
+	sv, err := m.Float32s(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, xv := range x.Value().Data().([]float32) {
+		if want := max(xv, 0) + w.Value().Data().([]float32)[i]; sv[i] != want {
+			t.Fatalf("s[%d] = %v, want %v", i, sv[i], want)
+		}
+	}
+	for _, n := range outs[1:] {
+		v, err := m.Value(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := fmt.Sprint(v.Data()), fmt.Sprint(n.Value().Data())
+		if got != want {
+			t.Fatalf("%v: executor %s, TapeMachine %s", n, got, want)
+		}
 	}
 }
