@@ -107,11 +107,22 @@ func (g *ConvGeom) ohRange(ki int) (lo, hi int) {
 	return lo, hi
 }
 
-// im2colImage writes one image x [C,H,W] as col [C·KH·KW, OH·OW]: row (c,ki,kj) holds,
-// for each output position, the input value the kernel tap (c,ki,kj) sees (0 in the
-// padding).
+// colStride returns the row stride of an im2col matrix with P columns: P, plus 16 when P
+// is a multiple of 1024 (4 KiB rows would put the rows a GEMM tile reads together in one
+// L1 cache set).
+func colStride(P int) int {
+	if P%1024 == 0 {
+		return P + 16
+	}
+	return P
+}
+
+// im2colImage writes one image x [C,H,W] as col [C·KH·KW, OH·OW] with row stride
+// colStride(OH·OW): row (c,ki,kj) holds, for each output position, the input value the
+// kernel tap (c,ki,kj) sees (0 in the padding).
 func im2colImage(g *ConvGeom, x, col []float32) {
 	P := g.OH * g.OW
+	ld := colStride(P)
 	hw := g.H * g.W
 	kk := g.KH * g.KW
 	contiguous := g.SW == 1 && g.SH == 1 && g.OW == g.W
@@ -122,7 +133,7 @@ func im2colImage(g *ConvGeom, x, col []float32) {
 			dOff := kj - g.PadL
 			for c := 0; c < g.C; c++ {
 				r := c*kk + ki*g.KW + kj
-				dst := col[r*P : (r+1)*P]
+				dst := col[r*ld : r*ld+P]
 				if ohLo >= ohHi || owLo >= owHi {
 					clear(dst)
 					continue
@@ -232,10 +243,14 @@ func convImages(g *ConvGeom, x, w, bias, y []float32) {
 	K := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*P
 	direct := g.isPointwise()
+	ld := P
+	if !direct {
+		ld = colStride(P)
+	}
 	parDyn(g.N, func(next func() (int, bool)) {
 		var col []float32
 		if !direct {
-			col = scratch.get(K * P)
+			col = scratch.get(K * ld)
 			defer scratch.put(col)
 		}
 		for {
@@ -249,7 +264,7 @@ func convImages(g *ConvGeom, x, w, bias, y []float32) {
 				c = col
 			}
 			out := y[n*ys : (n+1)*ys]
-			gemmSerial(false, false, g.O, P, K, 1, w, K, c, P, 0, out, P)
+			gemmSerial(false, false, g.O, P, K, 1, w, K, c, ld, 0, out, P)
 			if bias != nil {
 				for o := 0; o < g.O; o++ {
 					bv, row := bias[o], out[o*P:(o+1)*P]
@@ -335,13 +350,17 @@ func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
 	K := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*P
 	direct := g.isPointwise()
+	ld := P
+	if !direct {
+		ld = colStride(P)
+	}
 	groups := filterGroups(g.N)
 	parts := scratch.get(groups * K * g.O)
 	defer scratch.put(parts)
 	parDyn(groups, func(next func() (int, bool)) {
 		var col []float32
 		if !direct {
-			col = scratch.get(K * P)
+			col = scratch.get(K * ld)
 			defer scratch.put(col)
 		}
 		dyt := scratch.get(P * g.O)
@@ -361,7 +380,7 @@ func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
 					c = col
 				}
 				transpose(g.O, P, dy[n*ys:(n+1)*ys], dyt)
-				gemmSerial(false, false, K, g.O, P, 1, c, P, dyt, g.O, beta, part, g.O)
+				gemmSerial(false, false, K, g.O, P, 1, c, ld, dyt, g.O, beta, part, g.O)
 				beta = 1
 			}
 		}

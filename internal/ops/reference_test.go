@@ -179,6 +179,8 @@ func TestConvAgainstReference(t *testing.T) {
 		{[]int{2, 3, 7, 6}, []int{4, 3, 4, 2}, 1, 1, Padding2D{1, 0, 2, 1}},
 		// more images than kernel-gradient groups, unevenly split
 		{[]int{21, 2, 4, 4}, []int{3, 2, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		// 32×32 outputs: im2col rows padded past 4 KiB (colStride)
+		{[]int{2, 2, 32, 32}, []int{3, 2, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 	}
 	saved := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(saved)
