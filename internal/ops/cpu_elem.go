@@ -17,15 +17,6 @@ func planeChunk(s int) int {
 	return elemChunk/s + 1
 }
 
-// channelChunk is the number of channels per goroutine for per-channel reductions over n×s values.
-func channelChunk(n, s int) int {
-	per := n * s
-	if per >= elemChunk {
-		return 1
-	}
-	return elemChunk/per + 1
-}
-
 // columns reports whether a per-channel reduction over [n, c, s] is better done row by
 // row over a [n, c] matrix (s == 1: one value per plane).
 func columns(s int) bool { return s == 1 }
@@ -46,16 +37,13 @@ func (CPU) ChannelSum(n, c, s int, x, out []float32) error {
 		})
 		return nil
 	}
-	parFor(c, channelChunk(n, s), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var acc float64
-			for i := 0; i < n; i++ {
-				sum, _ := vecSums(x[(i*c+ch)*s:(i*c+ch+1)*s], 0)
-				acc += sum
-			}
-			out[ch] = float32(acc)
-		}
+	sums := reducePlanes(n, c, func(i, ch int) (float64, float64) {
+		return vecSums(x[(i*c+ch)*s:(i*c+ch+1)*s], 0)
 	})
+	for ch := range c {
+		out[ch] = float32(sums[2*ch])
+	}
+	scratch64.put(sums)
 	return nil
 }
 
@@ -116,24 +104,19 @@ func (CPU) ChannelMoments(n, c, s int, x, mean, variance []float32) error {
 		})
 		return nil
 	}
-	parFor(c, channelChunk(n, s), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			shift := x[ch*s]
-			var sum, sq float64
-			for i := 0; i < n; i++ {
-				a, b := vecSums(x[(i*c+ch)*s:(i*c+ch+1)*s], shift)
-				sum += a
-				sq += b
-			}
-			mu := sum / m
-			v := sq/m - mu*mu
-			if v < 0 {
-				v = 0
-			}
-			mean[ch] = float32(mu + float64(shift))
-			variance[ch] = float32(v)
-		}
+	sums := reducePlanes(n, c, func(i, ch int) (float64, float64) {
+		return vecSums(x[(i*c+ch)*s:(i*c+ch+1)*s], x[ch*s])
 	})
+	for ch := range c {
+		mu := sums[2*ch] / m
+		v := sums[2*ch+1]/m - mu*mu
+		if v < 0 {
+			v = 0
+		}
+		mean[ch] = float32(mu + float64(x[ch*s]))
+		variance[ch] = float32(v)
+	}
+	scratch64.put(sums)
 	return nil
 }
 
@@ -192,19 +175,14 @@ func (CPU) BatchNormGradParams(n, c, s int, x, dy, mean, invstd, dgamma, dbeta [
 		})
 		return nil
 	}
-	parFor(c, channelChunk(n, s), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			mu := mean[ch]
-			var accG, accB float64
-			for i := 0; i < n; i++ {
-				sdy, sdx := vecBNDot(dy[(i*c+ch)*s:(i*c+ch+1)*s], x[(i*c+ch)*s:(i*c+ch+1)*s], mu)
-				accG += sdx
-				accB += sdy
-			}
-			dgamma[ch] = float32(accG) * invstd[ch]
-			dbeta[ch] = float32(accB)
-		}
+	sums := reducePlanes(n, c, func(i, ch int) (float64, float64) {
+		return vecBNDot(dy[(i*c+ch)*s:(i*c+ch+1)*s], x[(i*c+ch)*s:(i*c+ch+1)*s], mean[ch])
 	})
+	for ch := range c {
+		dgamma[ch] = float32(sums[2*ch+1]) * invstd[ch]
+		dbeta[ch] = float32(sums[2*ch])
+	}
+	scratch64.put(sums)
 	return nil
 }
 

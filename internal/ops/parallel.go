@@ -68,19 +68,61 @@ func parDyn(n int, worker func(next func() (int, bool))) {
 	wg.Wait()
 }
 
+// planeGroups is the number of fixed groups of images a per-channel reduction over
+// [n, c, s] is split into (see reducePlanes).
+func planeGroups(n int) int { return min(n, 16) }
+
+// reducePlanes returns, for every channel ch, the two float64 sums over the n planes
+// (i, ch) of the pairs f(i, ch), as sums[2·ch] and sums[2·ch+1] (the slice comes from
+// scratch64: give it back with put). Images are split into planeGroups fixed groups;
+// each group is walked in memory order (image by image, channel by channel) by one
+// goroutine into its own partial sums, and the partial sums are added in group order, so
+// the result depends neither on the number of goroutines nor on their scheduling.
+func reducePlanes(n, c int, f func(i, ch int) (float64, float64)) []float64 {
+	groups := planeGroups(n)
+	parts := scratch64.get(groups * 2 * c)
+	parDyn(groups, func(next func() (int, bool)) {
+		for {
+			gi, ok := next()
+			if !ok {
+				return
+			}
+			part := parts[gi*2*c : (gi+1)*2*c]
+			clear(part)
+			for i := gi * n / groups; i < (gi+1)*n/groups; i++ {
+				for ch := 0; ch < c; ch++ {
+					a, b := f(i, ch)
+					part[2*ch] += a
+					part[2*ch+1] += b
+				}
+			}
+		}
+	})
+	sums := parts[:2*c]
+	for gi := 1; gi < groups; gi++ {
+		for j, v := range parts[gi*2*c : (gi+1)*2*c] {
+			sums[j] += v
+		}
+	}
+	return sums
+}
+
 // workspace is a pool of float32 scratch buffers in power-of-two size classes. Ops take a
 // buffer for the duration of one call and give it back, so a graph whose ops run one after
 // another needs one set of buffers (not one per op), and a training step in steady state
 // allocates nothing. Concurrent callers get distinct buffers.
-type workspace struct {
+type workspace[T float32 | float64] struct {
 	mu   sync.Mutex
-	free [64][][]float32
+	free [64][][]T
 }
 
-var scratch workspace
+var (
+	scratch   workspace[float32]
+	scratch64 workspace[float64]
+)
 
 // get returns a buffer of length n (contents undefined).
-func (w *workspace) get(n int) []float32 {
+func (w *workspace[T]) get(n int) []T {
 	if n <= 0 {
 		return nil
 	}
@@ -94,11 +136,11 @@ func (w *workspace) get(n int) []float32 {
 		return b[:n]
 	}
 	w.mu.Unlock()
-	return make([]float32, n, 1<<class)
+	return make([]T, n, 1<<class)
 }
 
 // put returns a buffer obtained from get.
-func (w *workspace) put(b []float32) {
+func (w *workspace[T]) put(b []T) {
 	if cap(b) == 0 {
 		return
 	}
