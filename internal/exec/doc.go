@@ -22,7 +22,9 @@
 //     ops) run in place on their buffer; reshape, G.Iop and ops implementing
 //     Viewer are views over their input's memory; any other op runs through
 //     Do, which allocates, and its result is copied into the buffer (Stats
-//     counts these, and the bytes copied per Run).
+//     counts these, and the bytes copied per Run). Ops implementing Slicer
+//     are views of a contiguous part of an input (one of several results an
+//     op packs into one tensor).
 //   - Scalar outputs, constants and random nodes keep what Do returns.
 //   - A package may register faster equivalents of ops (RegisterReplacer):
 //     the project's ops package swaps gorgonia's elementwise float32 addition,

@@ -36,7 +36,8 @@ const (
 	// the buffer is input k's own memory, inherited because input k dies
 	// here) and UnsafeDo overwrites it.
 	modeInPlace
-	// modeView: the value is a header over input k's memory, reshaped.
+	// modeView: the value is a header over input k's memory (from element
+	// off of the step), reshaped.
 	modeView
 	// modeCopy: Do allocates, the result is copied into the planned buffer.
 	modeCopy
@@ -72,6 +73,9 @@ type slot struct {
 	arena int           // arena owned by this slot (roots only), or -1
 	buf   *tensor.Dense // planned header over the arena (roots and views of roots)
 	val   G.Value       // current value
+	// off is the element offset of a view's value within its root's
+	// memory (0 for roots).
+	off int
 	// fusedInto is the slot whose step computes this node's op fused with
 	// its own (see Fuser), or -1.
 	fusedInto int
@@ -81,7 +85,9 @@ type step struct {
 	out     int
 	op      G.Op
 	mode    mode
-	k       int // in-place or viewed input
+	k       int  // in-place or viewed input
+	off     int  // first element of a view within input k
+	slice   bool // the view is a Slicer's (a part of input k, not all of it)
 	in      []int
 	args    []G.Value
 	demoted error // why a prealloc step fell back to copy
@@ -253,10 +259,10 @@ func (m *Machine) view(st *step, out *slot) error {
 	if src.RequiresIterator() {
 		mat = src.Materialize().(*tensor.Dense)
 	}
-	if mat.Shape().TotalSize() != out.size || mat.DataSize() < out.size {
-		return fmt.Errorf("cannot view %v elements (shape %v) as shape %v", mat.Shape().TotalSize(), mat.Shape(), out.shape)
+	if n := mat.Shape().TotalSize(); n < st.off+out.size || (st.off == 0 && !st.slice && n != out.size) || mat.DataSize() < st.off+out.size {
+		return fmt.Errorf("cannot view elements [%d, %d) of %v elements (shape %v) as shape %v", st.off, st.off+out.size, n, mat.Shape(), out.shape)
 	}
-	hdr := tensor.New(tensor.WithShape(out.shape.Clone()...), tensor.WithBacking(prefix(mat.Data(), out.size)))
+	hdr := tensor.New(tensor.WithShape(out.shape.Clone()...), tensor.WithBacking(window(mat.Data(), st.off, out.size)))
 	st.viewSrc, st.viewPtr = src, 0
 	if len(src.Raw) > 0 {
 		st.viewPtr = src.Uintptr()
@@ -392,7 +398,8 @@ type Stats struct {
 	// when the input is not needed afterwards: InPlaceInherited).
 	InPlace, InPlaceInherited int
 	// Views reinterpret an input's memory with the node's shape (reshape,
-	// G.Iop, ops implementing Viewer): no work and no buffer.
+	// G.Iop, ops implementing Viewer) or a part of it (Slicer): no work and
+	// no buffer.
 	Views int
 	// Copy nodes run through Do, which allocates, and their result is
 	// copied into the planned buffer: the fallback for ops with neither

@@ -65,6 +65,19 @@ type Fuser interface {
 	FuseInto(next G.Op) G.Op
 }
 
+// Slicer is implemented by ops whose output is a contiguous run of the
+// elements of one input (for example one of several results an op packs into
+// one tensor): the machine gives such a node no buffer and no work, its value
+// is a header over that part of the input's memory. An op implementing Slicer
+// must not be used where the run does not fit in the input or the dtypes
+// differ; New then falls back to running it.
+type Slicer interface {
+	G.Op
+	// SliceOf returns the index of the input and the offset, in elements, of
+	// the run of its elements that is the output (as many as the output has).
+	SliceOf() (input, offset int)
+}
+
 // Viewer is implemented by ops whose output reinterprets the memory of one
 // input with a new shape (same elements in the same order, as reshape or
 // flatten do). The machine gives such a node no buffer and no work: its value
@@ -129,7 +142,7 @@ func stockTypes() {
 //     that input is copied first (no copy when the input is not needed
 //     afterwards: the buffer is then the input's own);
 //   - G.Iop, gorgonia's reshape and ops implementing Viewer become views of
-//     their input's memory;
+//     their input's memory, ops implementing Slicer views of part of it;
 //   - any other op runs through Do, which allocates, and its result is
 //     copied into the buffer (it is not adopted: a stock op may return
 //     memory it shares with an input, and the copy keeps buffer sharing
@@ -278,7 +291,8 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 				m.replaced++
 			}
 		}
-		st.mode, st.k = m.classify(s, st.op, kids[i])
+		st.mode, st.k, st.off = m.classify(s, st.op, kids[i])
+		st.slice = st.mode == modeView && isSlicer(st.op)
 		slotStep[i] = len(m.steps)
 		m.steps = append(m.steps, st)
 	}
@@ -294,7 +308,9 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 		case modePrealloc, modeInPlace, modeCopy:
 			s.root = st.out
 		case modeView:
-			s.root = m.slots[st.in[st.k]].root // -1 for caller memory
+			in := &m.slots[st.in[st.k]]
+			s.root = in.root // -1 for caller memory
+			s.off = in.off + st.off
 		}
 	}
 	// A kept view keeps its root.
@@ -331,7 +347,7 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 		if s.root == st.out {
 			a := -1
 			if st.mode == modeInPlace {
-				if r := m.slots[st.in[st.k]].root; r >= 0 && end[r] == si && m.slots[r].dtype == s.dtype {
+				if r := m.slots[st.in[st.k]].root; r >= 0 && end[r] == si && m.slots[r].dtype == s.dtype && m.slots[st.in[st.k]].off == 0 {
 					alone := true
 					for j, in := range st.in {
 						if j != st.k && m.slots[in].root == r {
@@ -383,7 +399,7 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 			continue
 		}
 		ar := &m.arenas[m.slots[s.root].arena]
-		s.buf = tensor.New(tensor.WithShape(s.shape.Clone()...), tensor.WithBacking(prefix(ar.data, s.size)))
+		s.buf = tensor.New(tensor.WithShape(s.shape.Clone()...), tensor.WithBacking(window(ar.data, s.off, s.size)))
 		s.val = s.buf
 	}
 	return m, nil
@@ -476,10 +492,24 @@ func (m *Machine) pickArena(free map[tensor.Dtype][]int, dt tensor.Dtype, size i
 	return len(m.arenas) - 1
 }
 
-// classify decides how the op node s runs.
-func (m *Machine) classify(s *slot, op G.Op, in []int) (mode, int) {
+func isSlicer(op G.Op) bool {
+	_, ok := op.(Slicer)
+	return ok
+}
+
+// classify decides how the op node s runs; for views it also returns the
+// viewed input and the offset in it.
+func (m *Machine) classify(s *slot, op G.Op, in []int) (mode, int, int) {
 	if len(in) == 0 || s.size == 0 {
-		return modeAdopt, -1
+		return modeAdopt, -1, 0
+	}
+	if sl, ok := op.(Slicer); ok {
+		k, off := sl.SliceOf()
+		if k >= 0 && k < len(in) && off >= 0 {
+			if c := &m.slots[in[k]]; c.size > 0 && c.dtype == s.dtype && off+s.size <= c.size {
+				return modeView, k, off
+			}
+		}
 	}
 	sameKind := func(k int) bool {
 		if k < 0 || k >= len(in) {
@@ -500,17 +530,17 @@ func (m *Machine) classify(s *slot, op G.Op, in []int) (mode, int) {
 		}
 	}
 	if view >= 0 && sameKind(view) {
-		return modeView, view
+		return modeView, view, 0
 	}
 	if _, ok := op.(G.UsePreallocDoer); ok {
-		return modePrealloc, -1
+		return modePrealloc, -1, 0
 	}
 	if _, ok := op.(G.UnsafeDoer); ok {
 		if k := op.OverwritesInput(); sameKind(k) && shapeEq(m.slots[in[k]].shape, s.shape) {
-			return modeInPlace, k
+			return modeInPlace, k, 0
 		}
 	}
-	return modeCopy, -1
+	return modeCopy, -1, 0
 }
 
 // bindZero binds a zero value of s's shape to a caller-bound node.

@@ -71,7 +71,7 @@ func copyInto(dst *tensor.Dense, src G.Value) error {
 	return fmt.Errorf("op returned a %T, which cannot be copied into a planned %v tensor", src, dst.Dtype())
 }
 
-// prefix returns data[:n] for a []T held in an interface.
-func prefix(data interface{}, n int) interface{} {
-	return reflect.ValueOf(data).Slice(0, n).Interface()
+// window returns data[off:off+n] for a []T held in an interface.
+func window(data interface{}, off, n int) interface{} {
+	return reflect.ValueOf(data).Slice(off, off+n).Interface()
 }

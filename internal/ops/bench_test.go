@@ -89,6 +89,14 @@ func BenchmarkConv(b *testing.B) {
 			benchRun(b, op, zeros(g.WShape()...), x, dy)
 			report(b)
 		})
+		b.Run(name+"/backward-merged", func(b *testing.B) {
+			// dx, dw and db in one op, as Conv2D's gradient runs (FLOPs of dx + dw).
+			nx, nw := size(g.XShape()), size(g.WShape())
+			op := &conv2dGradsOp{g: g, hasBias: true}
+			op.base = newBase(op, "conv2dGrads", "", false, tensor.Shape{nx + nw + g.O}, g.XShape(), g.WShape(), g.YShape())
+			benchRun(b, op, zeros(nx+nw+g.O), x, w, dy)
+			b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
 }
 

@@ -56,30 +56,92 @@ func (op *conv2dOp) run(out []float32, in [][]float32) error {
 // DiffWRT implements gorgonia.SDOp.
 func (op *conv2dOp) DiffWRT(n int) []bool { return trues(n) }
 
-// SymDiff implements gorgonia.SDOp.
+// SymDiff implements gorgonia.SDOp: one op computes dx, dw and db together into one
+// tensor [dx | dw | db] (conv2dGrads: for a stride-1 convolution the im2col matrix of dy
+// serves both dx and dw), and three part ops pick them out: dx as a view of that tensor
+// under the project's executor (exec.Slicer), dw and db as copies (they are small, and
+// kept, so a view would keep the whole tensor alive).
 func (op *conv2dOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, w := inputs[0], inputs[1]
-	gd := &conv2dGradDataOp{g: op.g}
-	gd.base = newBase(gd, "conv2dGradData", op.g.String(), false, op.g.XShape(), op.g.WShape(), op.g.YShape())
-	dx, err := apply(gd, w, grad)
+	nx, nw := size(op.g.XShape()), size(op.g.WShape())
+	total := nx + nw
+	if op.hasBias {
+		total += op.g.O
+	}
+	gr := &conv2dGradsOp{g: op.g, hasBias: op.hasBias}
+	gr.base = newBase(gr, "conv2dGrads", fmt.Sprintf("%v,bias=%v", op.g.String(), op.hasBias), false,
+		tensor.Shape{total}, op.g.XShape(), op.g.WShape(), op.g.YShape())
+	all, err := apply(gr, x, w, grad)
 	if err != nil {
 		return nil, err
 	}
-	gf := &conv2dGradFilterOp{g: op.g}
-	gf.base = newBase(gf, "conv2dGradFilter", op.g.String(), false, op.g.WShape(), op.g.XShape(), op.g.YShape())
-	dw, err := apply(gf, x, grad)
+	dx, err := part(all, 0, op.g.XShape(), true)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := part(all, nx, op.g.WShape(), false)
 	if err != nil {
 		return nil, err
 	}
 	res := G.Nodes{dx, dw}
 	if op.hasBias {
-		db, err := ChannelSum(grad)
+		db, err := part(all, nx+nw, tensor.Shape{op.g.O}, false)
 		if err != nil {
 			return nil, err
 		}
 		res = append(res, db)
 	}
 	return res, nil
+}
+
+// conv2dGradsOp is [dx | dw | db] from (x, w, dy).
+type conv2dGradsOp struct {
+	base
+	g       ConvGeom
+	hasBias bool
+}
+
+func (op *conv2dGradsOp) run(out []float32, in [][]float32) error {
+	nx, nw := size(op.g.XShape()), size(op.g.WShape())
+	var db []float32
+	if op.hasBias {
+		db = out[nx+nw:]
+	}
+	return op.kern.ConvBackward(&op.g, in[0], in[1], in[2], out[:nx], out[nx:nx+nw], db)
+}
+
+// partOp is the run of its input's elements from off, with its own shape: a copy, or
+// with view set, a view under the project's executor (exec.Slicer).
+type partOp struct {
+	base
+	off  int
+	view bool
+}
+
+// partView is a partOp that the executor runs as a view.
+type partView struct{ partOp }
+
+// SliceOf implements exec.Slicer.
+func (op *partView) SliceOf() (int, int) { return 0, op.off }
+
+// part returns the node of the elements [off, off+size(shape)) of the 1-D node x.
+func part(x *G.Node, off int, shape tensor.Shape, view bool) (*G.Node, error) {
+	if off < 0 || off+size(shape) > size(x.Shape()) {
+		return nil, fmt.Errorf("part: elements [%d, %d) of %v", off, off+size(shape), x.Shape())
+	}
+	if view {
+		op := &partView{partOp{off: off, view: true}}
+		op.base = newBase(op, "partView", fmt.Sprintf("%d:%v", off, shape), false, shape, x.Shape())
+		return apply(op, x)
+	}
+	op := &partOp{off: off}
+	op.base = newBase(op, "part", fmt.Sprintf("%d:%v", off, shape), false, shape, x.Shape())
+	return apply(op, x)
+}
+
+func (op *partOp) run(out []float32, in [][]float32) error {
+	copy(out, in[0][op.off:op.off+len(out)])
+	return nil
 }
 
 func trues(n int) []bool {

@@ -305,18 +305,9 @@ func (g *ConvGeom) transposedGeom() (ConvGeom, bool) {
 // image's dcol = wᵀ·dy is folded back with col2im.
 func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
 	if t, ok := g.transposedGeom(); ok {
-		kk := g.KH * g.KW
 		wt := scratch.get(len(w))
 		defer scratch.put(wt)
-		for o := 0; o < g.O; o++ {
-			for c := 0; c < g.C; c++ {
-				src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
-				dst := wt[(c*g.O+o)*kk : (c*g.O+o+1)*kk]
-				for i, v := range src {
-					dst[kk-1-i] = v
-				}
-			}
-		}
+		flipKernel(g, w, wt)
 		convImages(&t, dy, wt, nil, dx)
 		return nil
 	}
@@ -429,6 +420,125 @@ func transposeGo(a, t []float32, r, c, i0, i1, j0 int) {
 	for ; i < i1; i++ {
 		for j, v := range a[i*c+j0 : (i+1)*c] {
 			t[(j0+j)*r+i] = v
+		}
+	}
+}
+
+// ConvBackward implements Kernels. For a stride-1 convolution (see transposedGeom) each
+// image's im2col matrix of dy (dcol, for the convolution that computes dx) also gives the
+// kernel gradient: dw[o,c,ki,kj] = Σ_p x[c,p]·dcol[(o, KH-1-ki, KW-1-kj), p], so per
+// group of images M = Σ dcolₙ·xₙᵀ (xₙ transposed first) and dw is M summed over the groups
+// with the taps reversed, without a second im2col (of x). The bias gradient is summed from
+// dy while it is in cache. Strided convolutions run the three kernels one after another.
+func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
+	t, ok := g.transposedGeom()
+	if !ok {
+		if err := c.ConvBackwardData(g, w, dy, dx); err != nil {
+			return err
+		}
+		if err := c.ConvBackwardFilter(g, x, dy, dw); err != nil {
+			return err
+		}
+		if db != nil {
+			return c.ChannelSum(g.N, g.O, g.OH*g.OW, dy, db)
+		}
+		return nil
+	}
+	kk := g.KH * g.KW
+	wt := scratch.get(len(w))
+	defer scratch.put(wt)
+	flipKernel(g, w, wt)
+	P, HW := g.OH*g.OW, g.H*g.W
+	TK := t.C * kk // rows of dcol: (o, ki', kj')
+	direct := t.isPointwise()
+	ld := HW
+	if !direct {
+		ld = colStride(HW)
+	}
+	xs, ys := g.C*HW, g.O*P
+	groups := filterGroups(g.N)
+	parts := scratch.get(groups * TK * g.C)
+	defer scratch.put(parts)
+	var bparts []float64
+	if db != nil {
+		bparts = scratch64.get(groups * g.O)
+		defer scratch64.put(bparts)
+	}
+	parDyn(groups, func(next func() (int, bool)) {
+		var dcol []float32
+		if !direct {
+			dcol = scratch.get(TK * ld)
+			defer scratch.put(dcol)
+		}
+		xt := scratch.get(HW * g.C)
+		defer scratch.put(xt)
+		for {
+			gi, ok := next()
+			if !ok {
+				return
+			}
+			part := parts[gi*TK*g.C : (gi+1)*TK*g.C]
+			var bp []float64
+			if db != nil {
+				bp = bparts[gi*g.O : (gi+1)*g.O]
+				clear(bp)
+			}
+			var beta float32
+			for n := gi * g.N / groups; n < (gi+1)*g.N/groups; n++ {
+				d := dy[n*ys : (n+1)*ys]
+				for o := range bp {
+					s, _ := vecSums(d[o*P:(o+1)*P], 0)
+					bp[o] += s
+				}
+				col := d
+				if !direct {
+					im2colImage(&t, d, dcol)
+					col = dcol
+				}
+				gemmSerial(false, false, g.C, HW, TK, 1, wt, TK, col, ld, 0, dx[n*xs:(n+1)*xs], HW)
+				transpose(g.C, HW, x[n*xs:(n+1)*xs], xt)
+				gemmSerial(false, false, TK, g.C, HW, 1, col, ld, xt, g.C, beta, part, g.C)
+				beta = 1
+			}
+		}
+	})
+	// dw[o,c,tap] = Σ_groups M[(o, kk-1-tap), c], in group order.
+	parFor(g.O, 1, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			for ch := 0; ch < g.C; ch++ {
+				row := dw[(o*g.C+ch)*kk : (o*g.C+ch+1)*kk]
+				for tap := range row {
+					idx := (o*kk+kk-1-tap)*g.C + ch
+					var s float32
+					for gi := 0; gi < groups; gi++ {
+						s += parts[gi*TK*g.C+idx]
+					}
+					row[tap] = s
+				}
+			}
+		}
+	})
+	for o := range db {
+		var s float64
+		for gi := 0; gi < groups; gi++ {
+			s += bparts[gi*g.O+o]
+		}
+		db[o] = float32(s)
+	}
+	return nil
+}
+
+// flipKernel sets wt[c,o,ki,kj] = w[o,c,KH-1-ki,KW-1-kj]: the kernel of the convolution
+// that computes dx from dy for a stride-1 convolution.
+func flipKernel(g *ConvGeom, w, wt []float32) {
+	kk := g.KH * g.KW
+	for o := 0; o < g.O; o++ {
+		for c := 0; c < g.C; c++ {
+			src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
+			dst := wt[(c*g.O+o)*kk : (c*g.O+o+1)*kk]
+			for i, v := range src {
+				dst[kk-1-i] = v
+			}
 		}
 	}
 }

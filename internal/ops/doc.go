@@ -11,7 +11,8 @@
 //
 // Forward ops and their gradients:
 //
-//	Conv2D(x, w, b)       conv2dGradData(w, dy), conv2dGradFilter(x, dy), ChannelSum(dy)
+//	Conv2D(x, w, b)       conv2dGrads(x, w, dy) = [dx | dw | db], picked apart by part ops
+//	                      (dx a view under the executor, see exec.Slicer)
 //	AddBias(x, b)         dy, ChannelSum(dy)
 //	BatchNorm(x, γ, β, mm, mv)  batchNormGradParams ([dγ; dβ] in one pass), batchNormGradInput
 //	ReLU(x)               reluGrad(y, dy)             (0 at 0)

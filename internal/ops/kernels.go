@@ -15,6 +15,9 @@ type Kernels interface {
 	ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error
 	// ConvBackwardFilter computes dw, the gradient of the kernel, from x and dy.
 	ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error
+	// ConvBackward computes dx, dw and, when db is non-nil, db (the bias gradient, dy
+	// summed per output channel) together, so that work both need is done once.
+	ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error
 
 	// ChannelSum sets out[c] to the sum of x over N and S (bias and beta gradients).
 	ChannelSum(n, c, s int, x, out []float32) error

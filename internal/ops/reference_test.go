@@ -215,6 +215,32 @@ func TestConvAgainstReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			assertClose(t, name+" grad filter", dw.(*tensor.Dense).Float32s(), wantDW, 1e-5)
+
+			// The merged op: [dx | dw | db] in one tensor.
+			for _, bias := range []bool{false, true} {
+				nx, nw := size(g.XShape()), size(g.WShape())
+				total := nx + nw
+				if bias {
+					total += g.O
+				}
+				gr := &conv2dGradsOp{g: g, hasBias: bias}
+				gr.base = newBase(gr, "conv2dGrads", "", false, tensor.Shape{total}, g.XShape(), g.WShape(), g.YShape())
+				all, err := gr.UsePreallocDo(nanTensor(total), x, w, dy)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := all.(*tensor.Dense).Float32s()
+				assertClose(t, name+" merged grad data", d[:nx], wantDX, 1e-5)
+				assertClose(t, name+" merged grad filter", d[nx:nx+nw], wantDW, 1e-5)
+				if bias {
+					wantDB := make([]float64, g.O)
+					P := g.OH * g.OW
+					for i, v := range dy.Float32s() {
+						wantDB[(i/P)%g.O] += float64(v)
+					}
+					assertClose(t, name+" merged grad bias", d[nx+nw:], wantDB, 1e-5)
+				}
+			}
 		}
 	}
 }
