@@ -30,11 +30,12 @@
 //     the project's ops package swaps gorgonia's elementwise float32 addition,
 //     which G.Grad uses to sum the gradients of a node read twice, for its
 //     own vectorised, parallel one.
-//   - A node whose op implements Fuser and whose value only one single-input
-//     node reads (a batch norm or a residual addition followed by a ReLU) is
-//     computed by that consumer's step in one pass, through the op FuseInto
-//     returns; it has no buffer and no value of its own (Stats counts these
-//     as Fused; Keep or NoFusion keeps such a node's value).
+//   - A node whose op implements Fuser and whose value only one node reads
+//     (a batch norm or a residual addition followed by a ReLU, an inference
+//     convolution followed by its batch norm) is computed by that consumer's
+//     step in one pass, through the op FuseInto returns; it has no buffer and
+//     no value of its own (Stats counts these as Fused; Keep or NoFusion
+//     keeps such a node's value).
 //
 // A training step is then: bind or overwrite the batch, Run, read the loss
 // (Scalar) and the gradients (Float32s or Tensor on the nodes G.Grad

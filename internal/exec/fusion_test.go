@@ -12,11 +12,26 @@ import (
 // fusingAddOp is addOp that fuses with a following scaleOp into addScaleOp.
 type fusingAddOp struct{ addOp }
 
-func (fusingAddOp) FuseInto(next G.Op) G.Op {
-	if s, ok := next.(scaleOp); ok {
-		return addScaleOp{c: s.c, runs: new(int)}
+func (fusingAddOp) FuseInto(next G.Op, arg int) G.Op {
+	switch n := next.(type) {
+	case scaleOp:
+		return addScaleOp{c: n.c, runs: new(int)}
+	case addOp:
+		return add3Op{}
 	}
 	return nil
+}
+
+// add3Op is a + b + c.
+type add3Op struct{ addOp }
+
+func (add3Op) UsePreallocDo(p G.Value, vs ...G.Value) (G.Value, error) {
+	dst := p.(*tensor.Dense).Float32s()
+	a, b, c := vs[0].(*tensor.Dense).Float32s(), vs[1].(*tensor.Dense).Float32s(), vs[2].(*tensor.Dense).Float32s()
+	for i := range dst {
+		dst[i] = a[i] + b[i] + c[i]
+	}
+	return p, nil
 }
 
 // addScaleOp is c·(a + b) in one pass; it counts its runs.
@@ -125,16 +140,27 @@ func TestFusion(t *testing.T) {
 		run(t, m, z2, -11, -22, -33)
 	})
 	t.Run("consumer with two inputs", func(t *testing.T) {
-		g, x, s, _ := build()
-		w := G.Must(G.ApplyOp(addOp{}, s, x))
-		m, err := New(g, Outputs(w))
-		if err != nil {
-			t.Fatal(err)
+		for _, second := range []bool{false, true} {
+			g, x, s, _ := build()
+			v := G.NewVector(g, tensor.Float32, G.WithShape(3), G.WithName("v"),
+				G.WithValue(tensor.New(tensor.WithShape(3), tensor.WithBacking([]float32{100, 200, 300}))))
+			w := G.Must(G.ApplyOp(addOp{}, s, v)) // s + v, s first
+			if second {
+				w = G.Must(G.ApplyOp(addOp{}, v, s)) // v + s, s second
+			}
+			w2 := G.Must(G.ApplyOp(addOp{}, w, x))
+			m, err := New(g, Outputs(w2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := m.Stats(); st.Fused != 1 || st.Nodes != 2 {
+				t.Fatalf("second=%v: stats %+v: want s fused into its two-input consumer", second, st)
+			}
+			if _, ok := m.steps[0].op.(add3Op); !ok {
+				t.Fatalf("second=%v: first step runs %v", second, m.steps[0].op)
+			}
+			run(t, m, w2, 112, 224, 336)
 		}
-		if st := m.Stats(); st.Fused != 0 {
-			t.Fatalf("fused into a two-input consumer: %+v", st)
-		}
-		run(t, m, w, 12, 24, 36)
 	})
 }
 

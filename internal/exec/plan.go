@@ -52,17 +52,19 @@ func replacement(n *G.Node) G.Op {
 // result followed by the op of the node that consumes it, such as a batch norm
 // followed by a ReLU: the intermediate value is then neither written nor read
 // back. New fuses a node whose op implements Fuser into its consumer when that
-// consumer is the only node that reads it, has no other input, and the node is
-// not kept (see Keep, Outputs and NoFusion); the node then has no value of its
-// own.
+// consumer is the only node that reads it (once) and the node is not kept (see
+// Keep, Outputs and NoFusion); the node then has no value of its own. Fused ops
+// may implement Fuser again, so chains fuse (a convolution, a batch norm and a
+// ReLU).
 type Fuser interface {
 	G.Op
-	// FuseInto returns an op that takes this op's inputs and produces next
-	// applied to this op's result, or nil when it cannot. The returned op must
-	// implement G.UsePreallocDoer, have next's output shape and dtype, and have
-	// the effects of running this op (such as state it keeps for its gradient
-	// ops).
-	FuseInto(next G.Op) G.Op
+	// FuseInto returns an op that produces next applied to this op's result,
+	// when this op's result is next's input number arg, or nil when it cannot.
+	// The returned op takes this op's inputs followed by next's other inputs
+	// (in order, without input arg); it must implement G.UsePreallocDoer, have
+	// next's output shape and dtype, and have the effects of running this op
+	// and next (such as state they keep for their gradient ops).
+	FuseInto(next G.Op, arg int) G.Op
 }
 
 // Slicer is implemented by ops whose output is a contiguous run of the
@@ -131,9 +133,9 @@ func stockTypes() {
 // Replacer offers (see RegisterReplacer), unless NoReplacement is given.
 //
 // A node whose op implements Fuser is computed fused into its consumer when
-// that consumer is the only node reading it and has no other input, unless the
-// node is kept or NoFusion is given: the consumer's step runs the op FuseInto
-// returns on the node's inputs.
+// that consumer is the only node reading it, unless the node is kept or
+// NoFusion is given: the consumer's step runs the op FuseInto returns on the
+// node's inputs followed by the consumer's other inputs.
 //
 // How an op node runs (Stats counts each kind):
 //   - an op implementing G.UsePreallocDoer writes into its buffer;
@@ -406,42 +408,44 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 }
 
 // fuse runs each node whose op implements Fuser, and whose value only one
-// single-input step reads, fused into that step (in execution order, so chains
-// fuse too), and drops its own step.
+// step reads, fused into that step (in execution order, so chains fuse too),
+// and drops its own step. A step takes in at most one fused input.
 func (m *Machine) fuse(slotStep, consumers []int) {
 	removed := make([]bool, len(m.steps))
 	n := 0
 	for si := range m.steps {
 		b := &m.steps[si]
-		if len(b.in) != 1 {
-			continue
+		for j, in := range b.in {
+			ai := slotStep[in]
+			if ai < 0 || removed[ai] {
+				continue
+			}
+			a := &m.steps[ai]
+			as := &m.slots[a.out]
+			if as.kept || consumers[a.out] != 1 || a.mode != modePrealloc {
+				continue
+			}
+			f, ok := a.op.(Fuser)
+			if !ok {
+				continue
+			}
+			op := f.FuseInto(b.op, j)
+			if op == nil {
+				continue
+			}
+			if _, ok := op.(G.UsePreallocDoer); !ok {
+				continue
+			}
+			ins := append([]int(nil), a.in...)
+			ins = append(ins, b.in[:j]...)
+			ins = append(ins, b.in[j+1:]...)
+			b.op, b.mode, b.k, b.in = op, modePrealloc, -1, ins
+			b.args = make([]G.Value, len(b.in))
+			removed[ai] = true
+			as.fusedInto = b.out
+			n++
+			break
 		}
-		ai := slotStep[b.in[0]]
-		if ai < 0 || removed[ai] {
-			continue
-		}
-		a := &m.steps[ai]
-		as := &m.slots[a.out]
-		if as.kept || consumers[a.out] != 1 || a.mode != modePrealloc {
-			continue
-		}
-		f, ok := a.op.(Fuser)
-		if !ok {
-			continue
-		}
-		op := f.FuseInto(b.op)
-		if op == nil {
-			continue
-		}
-		if _, ok := op.(G.UsePreallocDoer); !ok {
-			continue
-		}
-		b.op, b.mode, b.k = op, modePrealloc, -1
-		b.in = append([]int(nil), a.in...)
-		b.args = make([]G.Value, len(b.in))
-		removed[ai] = true
-		as.fusedInto = b.out
-		n++
 	}
 	if n == 0 {
 		return

@@ -73,7 +73,20 @@ func (op *batchNormOp) run(out []float32, in [][]float32) error { return op.forw
 // forward normalizes (training: with the batch statistics, which it keeps and folds into
 // the moving ones), then applies a ReLU when relu is set.
 func (op *batchNormOp) forward(out []float32, in [][]float32, relu bool) error {
-	x, gamma, beta, mm, mv := in[0], in[1], in[2], in[3], in[4]
+	x := in[0]
+	if err := op.prepare(x, in[1], in[2], in[3], in[4]); err != nil {
+		return err
+	}
+	if relu {
+		return op.kern.ScaleShiftReLU(op.n, op.c, op.s, x, op.scale, op.shift, out)
+	}
+	return op.kern.ScaleShift(op.n, op.c, op.s, x, op.scale, op.shift, out)
+}
+
+// prepare sets the statistics the op keeps for its gradient ops and the per-channel
+// scale and shift of the normalization: in training from x's batch statistics (and
+// folds them into the moving statistics mm and mv), otherwise from mm and mv (x unused).
+func (op *batchNormOp) prepare(x, gamma, beta, mm, mv []float32) error {
 	eps := float64(op.cfg.Epsilon)
 	if op.cfg.Training {
 		if err := op.kern.ChannelMoments(op.n, op.c, op.s, x, op.mean, op.variance); err != nil {
@@ -103,18 +116,15 @@ func (op *batchNormOp) forward(out []float32, in [][]float32, relu bool) error {
 		op.scale[ch] = gamma[ch] * op.invstd[ch]
 		op.shift[ch] = beta[ch] - op.mean[ch]*op.scale[ch]
 	}
-	if relu {
-		return op.kern.ScaleShiftReLU(op.n, op.c, op.s, x, op.scale, op.shift, out)
-	}
-	return op.kern.ScaleShift(op.n, op.c, op.s, x, op.scale, op.shift, out)
+	return nil
 }
 
 // FuseInto implements exec.Fuser: a batch norm followed by a ReLU runs as one pass that
 // writes the ReLU's output (the batch norm's own output is not needed by its gradient
 // ops, which read its input and the statistics it keeps).
-func (op *batchNormOp) FuseInto(next G.Op) G.Op {
+func (op *batchNormOp) FuseInto(next G.Op, arg int) G.Op {
 	r, ok := next.(*reluOp)
-	if !ok || !sameShape(r.out, op.out) {
+	if !ok || arg != 0 || !sameShape(r.out, op.out) {
 		return nil
 	}
 	f := &bnReLUOp{bn: op}

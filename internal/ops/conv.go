@@ -56,6 +56,56 @@ func (op *conv2dOp) run(out []float32, in [][]float32) error {
 // DiffWRT implements gorgonia.SDOp.
 func (op *conv2dOp) DiffWRT(n int) []bool { return trues(n) }
 
+// FuseInto implements exec.Fuser: an inference batch norm (moving statistics) of the
+// convolution's output runs on each image's output while it is in cache, and so, in a
+// second fusion, does a ReLU after it. In training the batch norm needs every image's
+// output first, and its gradient reads the convolution's output, so nothing fuses.
+func (op *conv2dOp) FuseInto(next G.Op, arg int) G.Op {
+	bn, ok := next.(*batchNormOp)
+	if !ok || arg != 0 || bn.cfg.Training || !sameShape(bn.out, op.out) || bn.c != op.g.O {
+		return nil
+	}
+	f := &convBNOp{conv: op, bn: bn}
+	ins := append(append([]tensor.Shape(nil), op.ins...), bn.ins[1:]...)
+	f.base = newBase(f, "conv2dBatchNorm", op.params, false, op.out, ins...)
+	f.base.id = bn.id
+	return f
+}
+
+// convBNOp is batchNorm(conv2d(...)) in inference, then a ReLU when relu is set; its
+// inputs are the convolution's followed by the batch norm's gamma, beta and moving
+// statistics.
+type convBNOp struct {
+	base
+	conv *conv2dOp
+	bn   *batchNormOp
+	relu bool
+}
+
+func (op *convBNOp) run(out []float32, in [][]float32) error {
+	nc := len(op.conv.ins)
+	if err := op.bn.prepare(nil, in[nc], in[nc+1], in[nc+2], in[nc+3]); err != nil {
+		return err
+	}
+	var bias []float32
+	if op.conv.hasBias {
+		bias = in[2]
+	}
+	return op.conv.kern.ConvForwardAffine(&op.conv.g, in[0], in[1], bias, op.bn.scale, op.bn.shift, op.relu, out)
+}
+
+// FuseInto implements exec.Fuser: a ReLU after the batch norm runs in the same pass.
+func (op *convBNOp) FuseInto(next G.Op, arg int) G.Op {
+	r, ok := next.(*reluOp)
+	if !ok || arg != 0 || op.relu || !sameShape(r.out, op.out) {
+		return nil
+	}
+	f := &convBNOp{conv: op.conv, bn: op.bn, relu: true}
+	f.base = newBase(f, "conv2dBatchNormReLU", op.params, false, op.out, op.ins...)
+	f.base.id = op.id
+	return f
+}
+
 // SymDiff implements gorgonia.SDOp: one op computes dx, dw and db together into one
 // tensor [dx | dw | db] (conv2dGrads: for a stride-1 convolution the im2col matrix of dy
 // serves both dx and dw), and three part ops pick them out: dx as a view of that tensor

@@ -237,8 +237,9 @@ func (g *ConvGeom) isPointwise() bool {
 	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadT == 0 && g.PadL == 0 && g.PadB == 0 && g.PadR == 0
 }
 
-// convImages computes y = conv(x, w) (+ bias) image by image (see the top of this file).
-func convImages(g *ConvGeom, x, w, bias, y []float32) {
+// convImages computes y = conv(x, w) (+ bias) image by image (see the top of this file),
+// then y·scale[o] + shift[o] (and a ReLU when relu is set) when scale is non-nil.
+func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) {
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*P
@@ -273,13 +274,26 @@ func convImages(g *ConvGeom, x, w, bias, y []float32) {
 					}
 				}
 			}
+			if scale != nil {
+				for o := 0; o < g.O; o++ {
+					row := out[o*P : (o+1)*P]
+					vecAffine(row, row, scale[o], shift[o], relu)
+				}
+			}
 		}
 	})
 }
 
 // ConvForward implements Kernels.
 func (CPU) ConvForward(g *ConvGeom, x, w, bias, y []float32) error {
-	convImages(g, x, w, bias, y)
+	convImages(g, x, w, bias, nil, nil, false, y)
+	return nil
+}
+
+// ConvForwardAffine implements Kernels: the batch norm (and ReLU) run on each image's
+// output while it is in cache.
+func (CPU) ConvForwardAffine(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) error {
+	convImages(g, x, w, bias, scale, shift, relu, y)
 	return nil
 }
 
@@ -308,7 +322,7 @@ func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
 		wt := scratch.get(len(w))
 		defer scratch.put(wt)
 		flipKernel(g, w, wt)
-		convImages(&t, dy, wt, nil, dx)
+		convImages(&t, dy, wt, nil, nil, nil, false, dx)
 		return nil
 	}
 	P := g.OH * g.OW

@@ -63,9 +63,9 @@ func (op *addOp) run(out []float32, in [][]float32) error { return op.kern.Add(i
 
 // FuseInto implements exec.Fuser: an addition followed by a ReLU (a residual block's
 // output) runs as one pass.
-func (op *addOp) FuseInto(next G.Op) G.Op {
+func (op *addOp) FuseInto(next G.Op, arg int) G.Op {
 	r, ok := next.(*reluOp)
-	if !ok || !sameShape(r.out, op.out) {
+	if !ok || arg != 0 || !sameShape(r.out, op.out) {
 		return nil
 	}
 	f := &addReLUOp{add: op}

@@ -13,9 +13,9 @@ import (
 	"github.com/selfsup/selfsup/internal/exec"
 )
 
-// TestFusedOpsMatchUnfused runs relu(bn(x)) and relu(h + x) with their gradients on the
-// executor with and without fusion (exec.Fuser): the fused passes must give the same
-// values, gradients and moving statistics bit for bit, in training and inference.
+// TestFusedOpsMatchUnfused runs relu(bn(conv(x))) and relu(h + x) with their gradients
+// on the executor with and without fusion (exec.Fuser): the fused passes must give the
+// same values, gradients and moving statistics bit for bit, in training and inference.
 func TestFusedOpsMatchUnfused(t *testing.T) {
 	for _, training := range []bool{true, false} {
 		t.Run(fmt.Sprintf("training=%v", training), func(t *testing.T) {
@@ -29,12 +29,18 @@ func TestFusedOpsMatchUnfused(t *testing.T) {
 				g := G.NewGraph()
 				shape := []int{3, 4, 5, 3}
 				x := G.NodeFromAny(g, randTensor(rng, -2, 2, shape...), G.WithName("x"))
+				cw := G.NodeFromAny(g, randTensor(rng, -0.5, 0.5, 4, 4, 3, 3), G.WithName("cw"))
+				cb := G.NodeFromAny(g, randTensor(rng, -0.5, 0.5, 4), G.WithName("cb"))
+				conv, err := Conv2D(x, cw, cb, 1, 1, Padding2D{1, 1, 1, 1})
+				if err != nil {
+					t.Fatal(err)
+				}
 				gamma := G.NodeFromAny(g, randTensor(rng, 0.5, 1.5, 4), G.WithName("gamma"))
 				beta := G.NodeFromAny(g, randTensor(rng, -1, 1, 4), G.WithName("beta"))
 				mm := G.NodeFromAny(g, randTensor(rng, -1, 1, 4), G.WithName("mm"))
 				mv := G.NodeFromAny(g, randTensor(rng, 0.5, 2, 4), G.WithName("mv"))
 				cfg := BatchNormConfig{Training: training, Momentum: 0.9, Epsilon: 1e-3}
-				bn, err := BatchNorm(x, gamma, beta, mm, mv, cfg)
+				bn, err := BatchNorm(conv, gamma, beta, mm, mv, cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -61,7 +67,7 @@ func TestFusedOpsMatchUnfused(t *testing.T) {
 				}
 				outs := []*G.Node{y, loss}
 				if training {
-					grads, err := G.Grad(loss, x, gamma, beta)
+					grads, err := G.Grad(loss, x, gamma, beta, cw, cb)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -91,8 +97,14 @@ func TestFusedOpsMatchUnfused(t *testing.T) {
 				return r
 			}
 			fused, plain := runOnce(), runOnce(exec.NoFusion())
-			if fused.fused != 2 || plain.fused != 0 {
-				t.Fatalf("fused %d and %d nodes, want 2 (batch norm and add into their ReLUs) and 0", fused.fused, plain.fused)
+			// Training: batch norm and add into their ReLUs; inference also the
+			// convolution into its batch norm.
+			want := 2
+			if !training {
+				want = 3
+			}
+			if fused.fused != want || plain.fused != 0 {
+				t.Fatalf("fused %d and %d nodes, want %d and 0", fused.fused, plain.fused, want)
 			}
 			for i := range plain.vals {
 				for j := range plain.vals[i] {

@@ -11,6 +11,10 @@ import G "gorgonia.org/gorgonia"
 type Kernels interface {
 	// ConvForward computes y = conv(x, w) (+ bias[o] when bias is non-nil).
 	ConvForward(g *ConvGeom, x, w, bias, y []float32) error
+	// ConvForwardAffine computes y = conv(x, w) (+ bias[o]), then y = y·scale[o] +
+	// shift[o], then max(y, 0) when relu is set: an inference convolution with the batch
+	// norm (and ReLU) that follows it, with the rounding of the three ops in turn.
+	ConvForwardAffine(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) error
 	// ConvBackwardData computes dx, the gradient of the input, from dy and w.
 	ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error
 	// ConvBackwardFilter computes dw, the gradient of the kernel, from x and dy.
