@@ -252,6 +252,14 @@ func (CPU) ReLUGrad(y, dy, dx []float32) error {
 	return nil
 }
 
+// ReLUGradAdd implements Kernels.
+func (CPU) ReLUGradAdd(y, a, b, dx []float32) error {
+	parFor(len(y), elemChunk, func(lo, hi int) {
+		vecReLUGradAdd(y[lo:hi], a[lo:hi], b[lo:hi], dx[lo:hi])
+	})
+	return nil
+}
+
 // Add implements Kernels.
 func (CPU) Add(a, b, y []float32) error {
 	parFor(len(a), elemChunk, func(lo, hi int) {

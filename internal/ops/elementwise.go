@@ -64,6 +64,13 @@ func (op *addOp) run(out []float32, in [][]float32) error { return op.kern.Add(i
 // FuseInto implements exec.Fuser: an addition followed by a ReLU (a residual block's
 // output) runs as one pass.
 func (op *addOp) FuseInto(next G.Op, arg int) G.Op {
+	if rg, ok := next.(*reluGradOp); ok && arg == 1 && sameShape(rg.out, op.out) {
+		// A sum of gradients followed by a ReLU's gradient (the gradient of a residual
+		// block's input, where it meets the previous block's ReLU): inputs (a, b, y).
+		f := &addReLUGradOp{add: op}
+		f.base = newBase(f, "addReLUGrad", "", false, op.out, op.out, op.out, op.out)
+		return f
+	}
 	r, ok := next.(*reluOp)
 	if !ok || arg != 0 || !sameShape(r.out, op.out) {
 		return nil
@@ -71,6 +78,17 @@ func (op *addOp) FuseInto(next G.Op, arg int) G.Op {
 	f := &addReLUOp{add: op}
 	f.base = newBase(f, "addReLU", "", false, op.out, op.ins...)
 	return f
+}
+
+// addReLUGradOp is reluGrad(y, a + b) in one pass, with the add op's kernels; its inputs
+// are (a, b, y).
+type addReLUGradOp struct {
+	base
+	add *addOp
+}
+
+func (op *addReLUGradOp) run(out []float32, in [][]float32) error {
+	return op.add.kern.ReLUGradAdd(in[2], in[0], in[1], out)
 }
 
 // addReLUOp is relu(a + b) in one pass, with the kernels of the add op it replaces.

@@ -13,8 +13,8 @@ import (
 	"github.com/selfsup/selfsup/internal/exec"
 )
 
-// TestFusedOpsMatchUnfused runs relu(bn(conv(x))) and relu(h + x) with their gradients
-// on the executor with and without fusion (exec.Fuser): the fused passes must give the
+// TestFusedOpsMatchUnfused runs h = relu(bn(conv(x))), relu(h + x) + h with their
+// gradients on the executor with and without fusion (exec.Fuser): the fused passes must give the
 // same values, gradients and moving statistics bit for bit, in training and inference.
 func TestFusedOpsMatchUnfused(t *testing.T) {
 	for _, training := range []bool{true, false} {
@@ -56,8 +56,13 @@ func TestFusedOpsMatchUnfused(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// h is read twice: its gradient is a sum that meets h's ReLU.
+				z, err := Add(y, h)
+				if err != nil {
+					t.Fatal(err)
+				}
 				w := G.NodeFromAny(g, randTensor(rng, -1, 1, shape...), G.WithName("w"))
-				prod, err := G.HadamardProd(y, w)
+				prod, err := G.HadamardProd(z, w)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -97,12 +102,10 @@ func TestFusedOpsMatchUnfused(t *testing.T) {
 				return r
 			}
 			fused, plain := runOnce(), runOnce(exec.NoFusion())
-			// Training: batch norm and add into their ReLUs; inference also the
-			// convolution into its batch norm.
-			want := 2
-			if !training {
-				want = 3
-			}
+			// Training: batch norm and add into their ReLUs, the gradient sum of h into
+			// h's ReLU gradient; inference: the convolution into its batch norm, that
+			// into its ReLU, the add into its ReLU.
+			want := 3
 			if fused.fused != want || plain.fused != 0 {
 				t.Fatalf("fused %d and %d nodes, want %d and 0", fused.fused, plain.fused, want)
 			}

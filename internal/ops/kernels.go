@@ -47,6 +47,9 @@ type Kernels interface {
 	ReLU(x, y []float32) error
 	// ReLUGrad sets dx = dy where y > 0, else 0.
 	ReLUGrad(y, dy, dx []float32) error
+	// ReLUGradAdd sets dx = a + b where y > 0, else 0 (a ReLU's gradient fused with the
+	// sum of two gradient contributions before it).
+	ReLUGradAdd(y, a, b, dx []float32) error
 	// Add sets y = a + b.
 	Add(a, b, y []float32) error
 	// AddReLU sets y = max(a + b, 0) (a residual connection fused with the ReLU that

@@ -41,6 +41,24 @@ func vecReLUGrad(y, dy, dx []float32) {
 	}
 }
 
+// vecReLUGradAdd sets dx = a + b where y > 0 (as vecReLUGrad), else 0.
+func vecReLUGradAdd(y, a, b, dx []float32) {
+	n := len(dx)
+	y, a, b = y[:n], a[:n], b[:n]
+	i := 0
+	if useAVX2 && n >= 8 {
+		i = n &^ 7
+		reluGradAddAVX2(&y[0], &a[0], &b[0], &dx[0], i)
+	}
+	for ; i < n; i++ {
+		if int32(math.Float32bits(y[i])) > 0 {
+			dx[i] = a[i] + b[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
 // vecAffine sets y = a·x + b, then max(·, 0) when relu is set.
 func vecAffine(x, y []float32, a, b float32, relu bool) {
 	n := len(y)

@@ -30,3 +30,6 @@ func bnGradInAVX2(dy, x, dx *float32, n int, k, a, b float32)
 
 //go:noescape
 func transpose8AVX2(a *float32, lda int, t *float32, ldt int, rb, cb int)
+
+//go:noescape
+func reluGradAddAVX2(y, a, b, dx *float32, n int)

@@ -517,3 +517,67 @@ trNextRows:
 trDone:
 	VZEROUPPER
 	RET
+
+// func reluGradAddAVX2(y, a, b, dx *float32, n int)
+// dx = a + b where y > 0 (as int32), else 0.
+TEXT ·reluGradAddAVX2(SB), NOSPLIT, $0-40
+	MOVQ  y+0(FP), SI
+	MOVQ  a+8(FP), DX
+	MOVQ  b+16(FP), BX
+	MOVQ  dx+24(FP), DI
+	MOVQ  n+32(FP), CX
+	VPXOR Y15, Y15, Y15
+
+rga32:
+	CMPQ     CX, $32
+	JL       rga8
+	VMOVUPS  (DX), Y0
+	VMOVUPS  32(DX), Y1
+	VMOVUPS  64(DX), Y2
+	VMOVUPS  96(DX), Y3
+	VADDPS   (BX), Y0, Y0
+	VADDPS   32(BX), Y1, Y1
+	VADDPS   64(BX), Y2, Y2
+	VADDPS   96(BX), Y3, Y3
+	VMOVDQU  (SI), Y4
+	VMOVDQU  32(SI), Y5
+	VMOVDQU  64(SI), Y6
+	VMOVDQU  96(SI), Y7
+	VPCMPGTD Y15, Y4, Y4
+	VPCMPGTD Y15, Y5, Y5
+	VPCMPGTD Y15, Y6, Y6
+	VPCMPGTD Y15, Y7, Y7
+	VPAND    Y0, Y4, Y0
+	VPAND    Y1, Y5, Y1
+	VPAND    Y2, Y6, Y2
+	VPAND    Y3, Y7, Y3
+	VMOVUPS  Y0, (DI)
+	VMOVUPS  Y1, 32(DI)
+	VMOVUPS  Y2, 64(DI)
+	VMOVUPS  Y3, 96(DI)
+	ADDQ     $128, SI
+	ADDQ     $128, DX
+	ADDQ     $128, BX
+	ADDQ     $128, DI
+	SUBQ     $32, CX
+	JMP      rga32
+
+rga8:
+	CMPQ     CX, $8
+	JL       rgaDone
+	VMOVUPS  (DX), Y0
+	VADDPS   (BX), Y0, Y0
+	VMOVDQU  (SI), Y4
+	VPCMPGTD Y15, Y4, Y4
+	VPAND    Y0, Y4, Y0
+	VMOVUPS  Y0, (DI)
+	ADDQ     $32, SI
+	ADDQ     $32, DX
+	ADDQ     $32, BX
+	ADDQ     $32, DI
+	SUBQ     $8, CX
+	JMP      rga8
+
+rgaDone:
+	VZEROUPPER
+	RET

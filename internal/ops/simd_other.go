@@ -19,3 +19,4 @@ func bnGradInAVX2(dy, x, dx *float32, n int, k, a, b float32) { panic("ops: no A
 func transpose8AVX2(a *float32, lda int, t *float32, ldt int, rb, cb int) {
 	panic("ops: no AVX2")
 }
+func reluGradAddAVX2(y, a, b, dx *float32, n int) { panic("ops: no AVX2") }

@@ -84,6 +84,11 @@ func TestVectorLoops(t *testing.T) {
 				t.Fatalf("n=%d relu(%v) = %v", n, x[i], v)
 			}
 		}
+		vecReLUGradAdd(x, y, dy, got)
+		withGoLoops(func() { vecReLUGradAdd(x, y, dy, want) })
+		if i := sameBits(got, want); i >= 0 {
+			t.Fatalf("n=%d relu grad add: [%d] at %v = %v, Go loop %v", n, i, x[i], got[i], want[i])
+		}
 		vecReLUGrad(x, dy, got)
 		withGoLoops(func() { vecReLUGrad(x, dy, want) })
 		if i := sameBits(got, want); i >= 0 {
