@@ -163,10 +163,7 @@ func im2colImage(g *ConvGeom, x, col []float32) {
 					case 1:
 						copy(row, src)
 					case 2:
-						src = src[:2*n-1]
-						for i := range row {
-							row[i] = src[2*i]
-						}
+						vecEvens(src[:2*n-1], row)
 					default:
 						for i := range row {
 							row[i] = src[i*g.SW]

@@ -41,6 +41,20 @@ func vecReLUGrad(y, dy, dx []float32) {
 	}
 }
 
+// vecEvens sets dst[i] = src[2i] for i < len(dst); src must hold 2·len(dst)-1 values.
+func vecEvens(src, dst []float32) {
+	n := len(dst)
+	src = src[:2*n-1]
+	i := 0
+	if useAVX2 && n >= 8 {
+		i = n &^ 7
+		evensAVX2(&src[0], &dst[0], i)
+	}
+	for ; i < n; i++ {
+		dst[i] = src[2*i]
+	}
+}
+
 // vecReLUGradAdd sets dx = a + b where y > 0 (as vecReLUGrad), else 0.
 func vecReLUGradAdd(y, a, b, dx []float32) {
 	n := len(dx)

@@ -33,3 +33,6 @@ func transpose8AVX2(a *float32, lda int, t *float32, ldt int, rb, cb int)
 
 //go:noescape
 func reluGradAddAVX2(y, a, b, dx *float32, n int)
+
+//go:noescape
+func evensAVX2(src, dst *float32, n int)

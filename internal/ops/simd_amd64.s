@@ -581,3 +581,29 @@ rga8:
 rgaDone:
 	VZEROUPPER
 	RET
+
+// func evensAVX2(src, dst *float32, n int)
+// dst[i] = src[2i] for i < n (n a multiple of 8). Each block of 8 loads src[16k : 16k+8]
+// and src[16k+7 : 16k+15] and takes elements 0, 2 of each lane of the first and 1, 3 of
+// the second, so it never reads past src[2n-2].
+TEXT ·evensAVX2(SB), NOSPLIT, $0-24
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ n+16(FP), CX
+
+ev8:
+	CMPQ    CX, $8
+	JL      evDone
+	VMOVUPS (SI), Y0
+	VMOVUPS 28(SI), Y1
+	VSHUFPS $0xD8, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $64, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     ev8
+
+evDone:
+	VZEROUPPER
+	RET

@@ -20,3 +20,4 @@ func transpose8AVX2(a *float32, lda int, t *float32, ldt int, rb, cb int) {
 	panic("ops: no AVX2")
 }
 func reluGradAddAVX2(y, a, b, dx *float32, n int) { panic("ops: no AVX2") }
+func evensAVX2(src, dst *float32, n int)          { panic("ops: no AVX2") }

@@ -84,6 +84,16 @@ func TestVectorLoops(t *testing.T) {
 				t.Fatalf("n=%d relu(%v) = %v", n, x[i], v)
 			}
 		}
+		if n > 0 {
+			ev, evGo := make([]float32, (n+1)/2), make([]float32, (n+1)/2)
+			vecEvens(x[:2*len(ev)-1], ev)
+			for i := range evGo {
+				evGo[i] = x[2*i]
+			}
+			if i := sameBits(ev, evGo); i >= 0 {
+				t.Fatalf("n=%d evens: [%d] = %v, want %v", n, i, ev[i], evGo[i])
+			}
+		}
 		vecReLUGradAdd(x, y, dy, got)
 		withGoLoops(func() { vecReLUGradAdd(x, y, dy, want) })
 		if i := sameBits(got, want); i >= 0 {
