@@ -49,7 +49,7 @@ func newSynth(n, classes, size int, seed uint64) *synth {
 	return d
 }
 
-func (d *synth) Len() int      { return d.n }
+func (d *synth) Len() int        { return d.n }
 func (d *synth) Label(i int) int { return d.labels[i] }
 func (d *synth) Classes() []string {
 	out := make([]string, d.classes)
@@ -73,7 +73,12 @@ func (d *synth) Image(i int) image.Image {
 }
 
 // withoutFiller hides the BatchFiller fast path, so that FillBatch goes through Image.
-type withoutFiller struct{ *synth }
+type withoutFiller struct{ d *synth }
+
+func (w withoutFiller) Len() int                { return w.d.Len() }
+func (w withoutFiller) Label(i int) int         { return w.d.Label(i) }
+func (w withoutFiller) Classes() []string       { return w.d.Classes() }
+func (w withoutFiller) Image(i int) image.Image { return w.d.Image(i) }
 
 func (d *synth) Shape() (c, h, w int) { return 3, d.size, d.size }
 
