@@ -21,7 +21,7 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	cfg, dir := &pl.down, pl.cfg.ckptDir
 	fp := pl.runFingerprint(method, nl, r, idx, pre)
 	log := pl.cfg.logger.With("stage", method, "n_labels", nl, "run", r)
-	where := fmt.Sprintf("ssl: %s, n_labels=%d, run %d", method, nl, r)
+	tag := fmt.Sprintf("ssl: %s, n_labels=%d, run %d", method, nl, r)
 	path := ""
 	if dir != "" {
 		path = pl.runPath(method, nl, r)
@@ -30,19 +30,19 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		case err == nil:
 			var f runFile
 			if err := json.Unmarshal(b, &f); err != nil {
-				return RunResult{}, fmt.Errorf("%s: %s: %w", where, path, err)
+				return RunResult{}, fmt.Errorf("%s: %s: %w", tag, path, err)
 			}
 			if f.Fingerprint != fp {
-				return RunResult{}, fmt.Errorf("%s: %s was written with other settings (%s)", where, path, diffFingerprints(f.Fingerprint, fp))
+				return RunResult{}, fmt.Errorf("%s: %s was written with other settings (%s)", tag, path, diffFingerprints(f.Fingerprint, fp))
 			}
 			log.Info("run already finished", "test_accuracy", f.Result.TestAccuracy)
 			return f.Result, nil
 		case !errors.Is(err, os.ErrNotExist):
-			return RunResult{}, fmt.Errorf("%s: %w", where, err)
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return RunResult{}, fmt.Errorf("%s: %w", where, err)
+		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 	}
 	t0 := time.Now()
 	frozen := method == MethodSSL && pl.p.transfer.probe
@@ -55,29 +55,29 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	}
 	trg, err := train.Compile(spec)
 	if err != nil {
-		return RunResult{}, fmt.Errorf("%s: compiling the training network: %w", where, err)
+		return RunResult{}, fmt.Errorf("%s: compiling the training network: %w", tag, err)
 	}
 	evg, err := train.Compile(train.Spec{Params: ps, Input: []int{min(cfg.batch, pl.test.Len()), pl.c, pl.h, pl.w}, Build: pl.classifierBuild(frozen)})
 	if err != nil {
-		return RunResult{}, fmt.Errorf("%s: compiling the test network: %w", where, err)
+		return RunResult{}, fmt.Errorf("%s: compiling the test network: %w", tag, err)
 	}
 	if method == MethodSSL {
 		if err := restore(ps, BackboneScope, pre.backbone); err != nil {
-			return RunResult{}, fmt.Errorf("%s: %w", where, err)
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
 	steps := nl / B
 	opt, err := cfg.newOpt()
 	if err != nil {
-		return RunResult{}, fmt.Errorf("%s: optimizer: %w", where, err)
+		return RunResult{}, fmt.Errorf("%s: optimizer: %w", tag, err)
 	}
 	sched, err := cfg.newSched(cfg.lr, cfg.epochs, steps)
 	if err != nil {
-		return RunResult{}, fmt.Errorf("%s: schedule: %w", where, err)
+		return RunResult{}, fmt.Errorf("%s: schedule: %w", tag, err)
 	}
 	tr, err := train.NewTrainer(trg, opt, sched)
 	if err != nil {
-		return RunResult{}, fmt.Errorf("%s: %w", where, err)
+		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 	}
 	res := RunResult{Method: method, NLabels: nl, Run: r}
 	for _, p := range trg.Params() {
@@ -91,11 +91,11 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		st := EpochStats{Epoch: e, LR: float64(sched.LR(e, int(tr.Steps)))}
 		for s := 0; s < steps; s++ {
 			if err := ctx.Err(); err != nil {
-				return RunResult{}, fmt.Errorf("%s: epoch %d, step %d: %w", where, e+1, s, err)
+				return RunResult{}, fmt.Errorf("%s: epoch %d, step %d: %w", tag, e+1, s, err)
 			}
 			batch := perm[s*B : (s+1)*B]
 			if err := fd.fill(trg.Input(), batch); err != nil {
-				return RunResult{}, fmt.Errorf("%s: reading images: %w", where, err)
+				return RunResult{}, fmt.Errorf("%s: reading images: %w", tag, err)
 			}
 			t := trg.Targets()
 			for k, i := range batch {
@@ -103,11 +103,11 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 			}
 			loss, err := tr.Step(ctx, e)
 			if err != nil {
-				return RunResult{}, fmt.Errorf("%s: epoch %d: %w", where, e+1, err)
+				return RunResult{}, fmt.Errorf("%s: epoch %d: %w", tag, e+1, err)
 			}
 			out, err := trg.Output()
 			if err != nil {
-				return RunResult{}, fmt.Errorf("%s: %w", where, err)
+				return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 			}
 			st.Loss += loss
 			st.Accuracy += Accuracy(out, t, B)
@@ -129,12 +129,12 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		}
 	}
 	if res.TestAccuracy, res.TestLoss, err = pl.test1(ctx, evg, mean); err != nil {
-		return RunResult{}, fmt.Errorf("%s: testing: %w", where, err)
+		return RunResult{}, fmt.Errorf("%s: testing: %w", tag, err)
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	if path != "" {
 		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: sanitizeRun(res)}); err != nil {
-			return RunResult{}, fmt.Errorf("%s: %w", where, err)
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
 	log.Info("run done", "test_accuracy", res.TestAccuracy, "test_loss", res.TestLoss, "seconds", res.Seconds)

@@ -51,13 +51,13 @@ type ScheduleFunc func(lr float32, epochs, stepsPerEpoch int) (optim.Schedule, e
 
 // config is the resolved settings of one stage plus the pipeline's own.
 type config struct {
-	epochs   int
-	batch    int
-	lr       float32
-	newOpt   OptimizerFunc
-	newSched ScheduleFunc
-	optName  string // for fingerprints: "adam" unless Optimizer was given
-	schedSet bool
+	epochs    int
+	batch     int
+	lr        float32
+	newOpt    OptimizerFunc
+	newSched  ScheduleFunc
+	optName   string // for fingerprints: "adam" unless Optimizer was given
+	schedName string // for fingerprints: "resnet-cifar" unless Schedule was given
 
 	valFrac float64
 	valSet  Dataset
@@ -70,11 +70,12 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		epochs:  DefaultEpochs,
-		batch:   DefaultBatchSize,
-		lr:      DefaultLearningRate,
-		newOpt:  func() (optim.Optimizer, error) { return optim.NewAdam() },
-		optName: "adam",
+		epochs:    DefaultEpochs,
+		batch:     DefaultBatchSize,
+		lr:        DefaultLearningRate,
+		newOpt:    func() (optim.Optimizer, error) { return optim.NewAdam() },
+		optName:   "adam",
+		schedName: "resnet-cifar",
 		newSched: func(lr float32, _, _ int) (optim.Schedule, error) {
 			return optim.ResNetCIFAR(lr), nil
 		},
@@ -157,23 +158,24 @@ func Optimizer(name string, f OptimizerFunc) Option {
 }
 
 // Schedule sets the learning-rate schedule factory. Default: optim.ResNetCIFAR(lr), the
-// seed's step schedule (x0.1 after epoch 80, x0.01 after 120, ...). A schedule that
+// seed's step schedule (x0.1 after epoch 80, x0.01 after 120, ...). name is recorded in
+// checkpoints: a run is not resumed with another schedule. A schedule that
 // implements optim.Observer (optim.Plateau) observes, at the end of every epoch, the
 // validation score while pretraining with a Scorer task, the validation loss while
 // pretraining without one, and the epoch's training loss downstream.
-func Schedule(f ScheduleFunc) Option {
+func Schedule(name string, f ScheduleFunc) Option {
 	return Option{"Schedule", anywhere, func(c *config) error {
-		if f == nil {
-			return errors.New("nil schedule factory")
+		if f == nil || name == "" {
+			return errors.New("need a name and a non-nil factory")
 		}
-		c.newSched, c.schedSet = f, true
+		c.newSched, c.schedName = f, name
 		return nil
 	}}
 }
 
 // ConstantLR makes the stage train at its learning rate throughout (optim.Constant).
 func ConstantLR() Option {
-	o := Schedule(func(lr float32, _, _ int) (optim.Schedule, error) { return optim.Constant(lr), nil })
+	o := Schedule("constant", func(lr float32, _, _ int) (optim.Schedule, error) { return optim.Constant(lr), nil })
 	o.name = "ConstantLR"
 	return o
 }
@@ -240,7 +242,9 @@ func OnProgress(f func(Progress)) Option {
 // weights, and each downstream run saves its result. Evaluate run again with the same dir
 // and the same settings skips the finished stages and runs, and continues pretraining from
 // its last saved epoch. A file written with other settings or another architecture is an
-// error before any training. Pipeline only.
+// error before any training; the settings compared are the backbone's and task's names,
+// the sizes and shape of the datasets, the labeled indices of each run, the options, and
+// the names given to Optimizer and Schedule. Pipeline only.
 func CheckpointDir(dir string) Option {
 	return Option{"CheckpointDir", pipelineOnly, func(c *config) error {
 		if dir == "" {

@@ -138,6 +138,9 @@ func (p *Pipeline) Evaluate(ctx context.Context, train, test Dataset, budgets La
 		return nil, err
 	}
 	rep := pl.newReport()
+	for _, w := range pl.warnings {
+		pl.cfg.logger.Warn(w)
+	}
 	err = pl.run(ctx, rep)
 	rep.Seconds = time.Since(start).Seconds()
 	rep.Complete = err == nil

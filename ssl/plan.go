@@ -284,16 +284,9 @@ func (pl *plan) planPretrain() error {
 		"stage": "pretrain", "backbone": pl.p.backbone.Name(), "task": task.Name(),
 		"unlabeled_images": n, "shape": []int{pl.c, pl.h, pl.w}, "validation": valName,
 		"epochs": pl.pre.epochs, "batch": pl.pre.batch, "lr": pl.pre.lr, "optimizer": pl.pre.optName,
-		"schedule": scheduleName(&pl.pre), "seed": pl.cfg.seed,
+		"schedule": pl.pre.schedName, "seed": pl.cfg.seed,
 	}.encode()
 	return nil
-}
-
-func scheduleName(c *config) string {
-	if c.schedSet {
-		return "custom"
-	}
-	return "resnet-cifar"
 }
 
 func indices(n int) []int {
@@ -414,7 +407,7 @@ func (pl *plan) runFingerprint(method string, nLabels, run int, idx []int, pre *
 		"n_labels": nLabels, "run": run, "labels": strconv.FormatUint(h.Sum64(), 16),
 		"train_images": pl.train.Len(), "test_images": pl.test.Len(), "classes": pl.classes,
 		"shape": []int{pl.c, pl.h, pl.w}, "epochs": pl.down.epochs, "batch": pl.down.batch, "lr": pl.down.lr,
-		"optimizer": pl.down.optName, "schedule": scheduleName(&pl.down), "seed": pl.cfg.seed,
+		"optimizer": pl.down.optName, "schedule": pl.down.schedName, "seed": pl.cfg.seed,
 		"transfer": "none", "pretrain": "none",
 	}
 	if method == MethodSSL {
