@@ -193,9 +193,9 @@ func ValidationFraction(f float64) Option {
 	}}
 }
 
-// ValidationSet validates the pretext task on ds (for example the test images, as the
-// seed's Keras script does) instead of holding out part of the unlabeled images; the
-// pretext task trains on all of them. Pretraining only.
+// ValidationSet validates the pretext task on ds (the test images, say) instead of
+// holding out part of the unlabeled images; the pretext task then trains on all of them.
+// Pretraining only.
 func ValidationSet(ds Dataset) Option {
 	return Option{"ValidationSet", pretrainOnly, func(c *config) error {
 		if ds == nil || ds.Len() == 0 {

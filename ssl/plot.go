@@ -123,6 +123,12 @@ func savePlot(path, title, ylabel string, curves []curve) error {
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return err
 	}
-	p.Legend.Top = true
+	if ylabel == "accuracy" {
+		// Accuracies rise: a fixed [0, 1] axis, the legend at the bottom, out of the way.
+		p.Y.Min, p.Y.Max = 0, 1
+		p.Legend.Top = false
+	} else {
+		p.Legend.Top = true
+	}
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
 }
