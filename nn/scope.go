@@ -128,3 +128,25 @@ func (s *Scope) ParamOf(n *G.Node) *Param {
 	}
 	return nil
 }
+
+// WithTraining returns a copy of the scope, building into the same graph and Params, whose
+// layers are in training mode when training is true. A linear probe builds the frozen
+// backbone with WithTraining(false) (batch norm on its moving statistics) and the head in
+// a training scope.
+func (s *Scope) WithTraining(training bool) *Scope {
+	c := *s
+	c.training = training
+	return &c
+}
+
+// Used returns the parameters bound to nodes of this scope's graph, in the order of the
+// Params they belong to: the weights a loss built here can depend on.
+func (s *Scope) Used() []*Param {
+	var out []*Param
+	for _, p := range s.params.list {
+		if _, ok := s.shared.nodes[p]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
