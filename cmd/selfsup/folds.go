@@ -104,4 +104,3 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "wrote %d budgets x %d runs over %d labels of %s to %s\n", len(plan.Budgets), *runs, len(labels), src, *outPath)
 	return nil
 }
-

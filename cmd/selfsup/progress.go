@@ -109,7 +109,7 @@ func (b *bar) update(p ssl.Progress) {
 	done, total := p.Epoch*p.Steps+p.Step, p.Epochs*p.Steps
 	if !b.active || k != b.cur {
 		b.cur, b.active = k, true
-		b.start, b.startDone = now, done-1
+		b.start, b.startDone = now, done
 		b.hasVal = false
 		if k.stage != "pretrain" {
 			b.runIndex++
