@@ -3,6 +3,8 @@ module github.com/selfsup/selfsup
 go 1.26
 
 require (
+	github.com/klauspost/compress v1.18.5
+	golang.org/x/image v0.25.0
 	gonum.org/v1/gonum v0.17.0
 	gorgonia.org/gorgonia v0.9.18
 	gorgonia.org/tensor v0.9.24
