@@ -271,6 +271,8 @@ func fetch(ctx context.Context, url, part string, cfg downloadConfig) (err error
 		v = newVerifier(cfg)
 	}
 	if cfg.size > 0 && total >= 0 && total != cfg.size {
+		f.Close()
+		os.Remove(part)
 		return fmt.Errorf("datasets: Download %s: server reports %d bytes, want %d", url, total, cfg.size)
 	}
 	if total < 0 && cfg.size > 0 {

@@ -1,7 +1,6 @@
 package datasets
 
 import (
-	"errors"
 	"fmt"
 	"image"
 
@@ -184,9 +183,6 @@ func (d *Images) Close() error {
 	}
 	return nil
 }
-
-// errClosed is returned by operations on a closed set.
-var errClosed = errors.New("datasets: set is closed")
 
 var (
 	_ ssl.Dataset     = (*Images)(nil)
