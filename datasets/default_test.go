@@ -50,11 +50,7 @@ func TestDefault(t *testing.T) {
 
 // TestDefaultMatchesCIFAR10 rebuilds the default set from the real CIFAR-10 and compares.
 func TestDefaultMatchesCIFAR10(t *testing.T) {
-	path := sharedCIFAR(t)
-	train, test, err := CIFAR10TrainTest(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	train, test := realCIFAR(t)
 	for _, tc := range []struct {
 		full *Images
 		sp   Split

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/selfsup/selfsup/ssl"
@@ -143,4 +144,21 @@ func wantErr(t testing.TB, err error, parts ...string) {
 func rgbAt(img image.Image, x, y int) [3]byte {
 	r, g, b, _ := img.At(x, y).RGBA()
 	return [3]byte{byte(r >> 8), byte(g >> 8), byte(b >> 8)}
+}
+
+var realOnce struct {
+	sync.Once
+	train, test *Images
+	err         error
+}
+
+// realCIFAR loads the real CIFAR-10 once for all tests of the package, or skips.
+func realCIFAR(t *testing.T) (train, test *Images) {
+	t.Helper()
+	path := sharedCIFAR(t)
+	realOnce.Do(func() { realOnce.train, realOnce.test, realOnce.err = CIFAR10TrainTest(path) })
+	if realOnce.err != nil {
+		t.Fatal(realOnce.err)
+	}
+	return realOnce.train, realOnce.test
 }

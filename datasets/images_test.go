@@ -116,3 +116,23 @@ func BenchmarkFillBatch128(b *testing.B) {
 		})
 	}
 }
+
+// TestFillTransposed checks the column-major conversion on sizes that are and are not
+// multiples of its 8-column blocks.
+func TestFillTransposed(t *testing.T) {
+	for _, sz := range [][2]int{{96, 96}, {13, 11}, {5, 17}, {1, 1}} {
+		h, w := sz[0], sz[1]
+		src := testPixels(1, h, w) // read as x-major: src[c][x][y]
+		out := make([]float32, len(src))
+		fillTransposed(out, src, h, w)
+		for c := 0; c < 3; c++ {
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					if want := lut[src[c*h*w+x*h+y]]; out[c*h*w+y*w+x] != want {
+						t.Fatalf("%dx%d c%d (%d,%d) = %v, want %v", h, w, c, y, x, out[c*h*w+y*w+x], want)
+					}
+				}
+			}
+		}
+	}
+}
