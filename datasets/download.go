@@ -228,6 +228,9 @@ func fetch(ctx context.Context, url, part string, cfg downloadConfig) (err error
 	if err != nil {
 		return fmt.Errorf("datasets: Download %s: %w", url, err)
 	}
+	// The bytes as stored: Go's transport would otherwise ask for gzip and undo a
+	// Content-Encoding, which would change what is hashed and resumed.
+	req.Header.Set("Accept-Encoding", "identity")
 	if have > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 	}

@@ -28,11 +28,13 @@ type testServer struct {
 	cuts     int
 	noRange  bool
 	ranges   []string // Range header of each request
+	encoding []string // Accept-Encoding header of each request
 }
 
 func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.ranges = append(s.ranges, r.Header.Get("Range"))
+	s.encoding = append(s.encoding, r.Header.Get("Accept-Encoding"))
 	cut := 0
 	if s.cuts > 0 {
 		s.cuts--
@@ -113,6 +115,9 @@ func TestDownloadFull(t *testing.T) {
 	}
 	if _, err := os.Stat(dst + ".part"); !os.IsNotExist(err) {
 		t.Fatal(".part file left behind")
+	}
+	if s.encoding[0] != "identity" {
+		t.Fatalf("Accept-Encoding %q, want identity", s.encoding[0])
 	}
 	// A second call verifies the file and makes no request.
 	n := len(s.ranges)
