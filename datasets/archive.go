@@ -76,7 +76,9 @@ func (s archiveSource) visit(want []string, fn visitFunc) error {
 			return fmt.Errorf("datasets: %s: not a readable gzip file: %w", s.file, err)
 		}
 		defer zr.Close()
-		r = zr
+		ra := newReadAhead(zr)
+		defer ra.Close()
+		r = ra
 	}
 	pending := make(map[string]bool, len(want))
 	for _, b := range want {

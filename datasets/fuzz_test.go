@@ -2,10 +2,13 @@ package datasets
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // fuzzCIFAR runs decodeCIFAR on data as a file of the given claimed size and checks that it
@@ -140,4 +143,37 @@ func FuzzCIFARArchive(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadAhead checks the read-ahead reader against the bytes it reads, with reads of many
+// sizes, an early Close and a source error.
+func TestReadAhead(t *testing.T) {
+	data := make([]byte, 3*readAheadChunk+12345)
+	for i := range data {
+		data[i] = byte(i * 7 / 3)
+	}
+	ra := newReadAhead(bytes.NewReader(data))
+	var got []byte
+	buf := make([]byte, 70001)
+	for k := 1; ; k++ {
+		n, err := ra.Read(buf[:k*997%len(buf)+1])
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	ra.Close()
+	if !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, want %d identical", len(got), len(data))
+	}
+	early := newReadAhead(bytes.NewReader(data))
+	early.Read(buf[:10])
+	early.Close() // must return although the goroutine still had data to read
+
+	bad := newReadAhead(io.MultiReader(bytes.NewReader(data[:100]), iotest.ErrReader(errors.New("disk on fire"))))
+	b, err := io.ReadAll(bad)
+	bad.Close()
+	if len(b) != 100 || err == nil || err.Error() != "disk on fire" {
+		t.Fatalf("source error: %d bytes, %v", len(b), err)
+	}
 }
