@@ -53,14 +53,18 @@ var (
 	}
 )
 
-// Download fetches the archive into folder dir (created if needed) with its size and
-// checksums verified, and returns the path of the file. See the function Download.
+// Download fetches the archive into folder dir (created if needed) as dir/a.Name, verifies
+// the size and checksums that a gives (and those in opts), and returns the file's path. See
+// the function Download.
 func (a Archive) Download(ctx context.Context, dir string, opts ...DownloadOption) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("datasets: download %s: %w", a.Name, err)
 	}
 	dst := filepath.Join(dir, a.Name)
-	all := []DownloadOption{ExpectSize(a.Size)}
+	var all []DownloadOption
+	if a.Size > 0 {
+		all = append(all, ExpectSize(a.Size))
+	}
 	if a.MD5 != "" {
 		all = append(all, MD5(a.MD5))
 	}
