@@ -48,7 +48,6 @@ func newRand(seed uint64, parts ...uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(a, mix(a^0x5851f42d4c957f2d)))
 }
 
-
 // feeder writes images of a dataset, mean-subtracted, into batch buffers.
 type feeder struct {
 	ds   Dataset
