@@ -2,7 +2,6 @@ package ssl
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,46 +46,6 @@ func derive(seed uint64, parts ...uint64) uint64 {
 func newRand(seed uint64, parts ...uint64) *rand.Rand {
 	a := derive(seed, parts...)
 	return rand.New(rand.NewPCG(a, mix(a^0x5851f42d4c957f2d)))
-}
-
-// imageChunk is the number of images read per FillBatch call outside training.
-const imageChunk = 256
-
-// pixelMean returns the mean image of ds (C*H*W values, CHW) on FillBatch's [0, 1] scale,
-// accumulated in float64. (ssl.ComputeStats computes it too, with more; this is the
-// pipeline's own, which does not need the per-channel statistics.)
-func pixelMean(ctx context.Context, ds Dataset, c, h, w int) ([]float32, error) {
-	per := c * h * w
-	n := ds.Len()
-	if n == 0 {
-		return nil, fmt.Errorf("dataset is empty")
-	}
-	sum := make([]float64, per)
-	buf := make([]float32, min(n, imageChunk)*per)
-	idx := make([]int, min(n, imageChunk))
-	for first := 0; first < n; first += imageChunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m := min(imageChunk, n-first)
-		for k := range m {
-			idx[k] = first + k
-		}
-		if err := FillBatch(ds, buf[:m*per], idx[:m]); err != nil {
-			return nil, fmt.Errorf("images %d..%d: %w", first, first+m-1, err)
-		}
-		for k := range m {
-			img := buf[k*per : (k+1)*per]
-			for j, v := range img {
-				sum[j] += float64(v)
-			}
-		}
-	}
-	mean := make([]float32, per)
-	for j, s := range sum {
-		mean[j] = float32(s / float64(n))
-	}
-	return mean, nil
 }
 
 // feeder writes images of a dataset, mean-subtracted, into batch buffers.

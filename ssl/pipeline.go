@@ -197,7 +197,7 @@ func (pl *plan) run(ctx context.Context, rep *Report) error {
 		mean = pre.mean
 	} else {
 		var err error
-		if mean, err = pixelMean(ctx, pl.train, pl.c, pl.h, pl.w); err != nil {
+		if mean, err = PixelMean(ctx, pl.train); err != nil {
 			return fmt.Errorf("ssl: mean image of the training images: %w", err)
 		}
 	}

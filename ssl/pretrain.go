@@ -88,7 +88,7 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 		}
 	}
 
-	mean, err := pixelMean(ctx, pl.p.unlabeled, pl.c, pl.h, pl.w)
+	mean, err := PixelMean(ctx, pl.p.unlabeled)
 	if err != nil {
 		return nil, fmt.Errorf("ssl: Pretrain: mean image of the unlabeled images: %w", err)
 	}
