@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -202,48 +201,15 @@ func openFolder(d *experimentData, root string, o openOptions) error {
 	return nil
 }
 
-// limitDataset returns the first n images of ds, keeping its fast path.
-func limitDataset(ds ssl.Dataset, n int) ssl.Dataset {
+// limitDataset returns the first n images of ds (ds itself when it has no more), keeping
+// its fast path.
+func limitDataset(ds ssl.Dataset, n int) (ssl.Dataset, error) {
 	if n >= ds.Len() {
-		return ds
+		return ds, nil
 	}
-	p := prefix{ds, n}
-	if bf, ok := ds.(ssl.BatchFiller); ok {
-		return prefixFiller{p, bf}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	return p
-}
-
-// prefix is the first n images of a dataset.
-type prefix struct {
-	ds ssl.Dataset
-	n  int
-}
-
-func (p prefix) Len() int                { return p.n }
-func (p prefix) Image(i int) image.Image { p.check(i); return p.ds.Image(i) }
-func (p prefix) Label(i int) int         { p.check(i); return p.ds.Label(i) }
-func (p prefix) Classes() []string       { return p.ds.Classes() }
-
-func (p prefix) check(i int) {
-	if i < 0 || i >= p.n {
-		panic(fmt.Sprintf("index %d out of range [0, %d)", i, p.n))
-	}
-}
-
-// prefixFiller is a prefix of a dataset with a BatchFiller.
-type prefixFiller struct {
-	prefix
-	bf ssl.BatchFiller
-}
-
-func (p prefixFiller) Shape() (c, h, w int) { return p.bf.Shape() }
-
-func (p prefixFiller) FillBatch(dst []float32, idx []int) error {
-	for k, i := range idx {
-		if i < 0 || i >= p.n {
-			return fmt.Errorf("index %d (position %d) out of range [0, %d)", i, k, p.n)
-		}
-	}
-	return p.bf.FillBatch(dst, idx)
+	return ssl.Subset(ds, idx)
 }

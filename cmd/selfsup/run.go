@@ -373,7 +373,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if n > unlabeled.Len() {
 			return fmt.Errorf("--limit-unlabeled %d: --data %s has only %d unlabeled images", n, r.src, unlabeled.Len())
 		}
-		unlabeled = limitDataset(unlabeled, n)
+		if unlabeled, err = limitDataset(unlabeled, n); err != nil {
+			return err
+		}
 	}
 	budgets, totalRuns, err := r.labelBudgets(data)
 	if err != nil {

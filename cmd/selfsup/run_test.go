@@ -325,7 +325,10 @@ func TestLimitDataset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := limitDataset(train, 10)
+	d, err := limitDataset(train, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if d.Len() != 10 || d.Label(9) != train.Label(9) {
 		t.Fatalf("Len %d, label %d", d.Len(), d.Label(9))
 	}
@@ -341,7 +344,7 @@ func TestLimitDataset(t *testing.T) {
 	if err := bf.FillBatch(dst, []int{9}); err != nil {
 		t.Error(err)
 	}
-	if limitDataset(train, 5000) != ssl.Dataset(train) {
+	if d, _ := limitDataset(train, 5000); d != ssl.Dataset(train) {
 		t.Error("a limit of all images wrapped the set")
 	}
 }
