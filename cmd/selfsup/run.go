@@ -436,10 +436,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		summary += "; pretraining read back"
 	}
 	files, werr := writeReport(o.out, rep)
-	if err == nil && werr == nil {
-		if werr := rep.WriteMarkdown(stdout); werr != nil {
-			return werr
-		}
+	// The table, partial after an interruption (its cells without finished runs read "–").
+	if perr := rep.WriteMarkdown(stdout); perr != nil && werr == nil {
+		werr = perr
 	}
 	say("%s", summary)
 	if werr != nil {

@@ -125,7 +125,7 @@ func TestRunInterruptKeepsFinishedRuns(t *testing.T) {
 		}
 	}
 	defer func() { testProgress = nil }()
-	_, stderr, err := run(ctx, tinyArgs(root, out)...)
+	stdout, stderr, err := run(ctx, tinyArgs(root, out)...)
 	testProgress = nil
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled\n%s", err, stderr)
@@ -137,6 +137,11 @@ func TestRunInterruptKeepsFinishedRuns(t *testing.T) {
 	if len(runs) != 1 {
 		t.Errorf("%d finished runs kept, want 1: %v", len(runs), runs)
 	}
+	// The partial table: the first SL cell is filled, the SSL+SL row is not.
+	if table := accuracyTable(t, stdout); !regexp.MustCompile(`(?m)^\| SL \| \d+\.\d\d% ± 0\.00 \| – \|$`).MatchString(table) ||
+		!strings.Contains(table, "| SSL+SL | – | – |") {
+		t.Errorf("partial table:\n%s", table)
+	}
 	f, err := os.Open(filepath.Join(out, "report.json"))
 	if err != nil {
 		t.Fatalf("no partial report: %v", err)
@@ -147,7 +152,7 @@ func TestRunInterruptKeepsFinishedRuns(t *testing.T) {
 		t.Errorf("partial report: %+v, %v", rep, err)
 	}
 
-	stdout, stderr, err := run(context.Background(), "run", "--resume", "--out", out, "--progress", "log")
+	stdout, stderr, err = run(context.Background(), "run", "--resume", "--out", out, "--progress", "log")
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, stderr)
 	}
