@@ -153,7 +153,13 @@ func (b *bar) render(p ssl.Progress, done, total int, now time.Time) string {
 	}
 	tail += " " + eta
 	head := label + " "
-	room := b.width - 1 - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - 2
+	// The bar keeps its width through the stage: room is left for the longest tail.
+	val := ""
+	if b.cur.stage == "pretrain" {
+		val = " val 0.000"
+	}
+	longest := fmt.Sprintf(" 100%% ep %d/%d loss %.4f%s ETA 00:00", p.Epochs, p.Epochs, 1.0, val)
+	room := b.width - 1 - utf8.RuneCountInString(head) - max(utf8.RuneCountInString(tail), utf8.RuneCountInString(longest)) - 2
 	if room < 5 {
 		return truncate(head+tail, b.width-1)
 	}

@@ -43,12 +43,13 @@ func TestBarETA(t *testing.T) {
 	if n := utf8.RuneCountInString(line); n > 99 {
 		t.Errorf("bar is %d columns wide on a 100-column terminal", n)
 	}
-	if strings.Count(line, "=") != (99-len("pretrain ")-len("  25% ep 1/4 loss 1.5000 ETA 0:30")-2)/4 {
+	room := 99 - len("pretrain ") - len(" 100% ep 4/4 loss 1.0000 val 0.000 ETA 00:00") - 2
+	if strings.Count(line, "=") != room/4 || strings.Index(line, "]")-strings.Index(line, "[")-1 != room {
 		t.Errorf("fill of %q", line)
 	}
-	// The end of the epoch shows the validation score.
+	// The end of the epoch shows the validation score; the bar keeps its width.
 	b.update(ssl.Progress{Stage: "pretrain", Epoch: 0, Epochs: 4, Step: 10, Steps: 10, Loss: 1.4, Done: &ssl.EpochStats{ValScore: 0.5}})
-	if line := lastLine(buf.String()); !strings.Contains(line, "val 0.500") {
+	if line := lastLine(buf.String()); !strings.Contains(line, "val 0.500") || strings.Index(line, "]")-strings.Index(line, "[")-1 != room {
 		t.Errorf("bar %q", line)
 	}
 	// A resumed stage measures its rate from where it started.
