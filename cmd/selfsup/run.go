@@ -64,7 +64,7 @@ type preset struct {
 // the smallest budgets; the others follow the seed experiment (ResNet20 v1) at a scale a
 // CPU can do in hours.
 var presets = map[string]preset{
-	dataDefault: {model: "convnet", pretrainEpochs: 30, finetuneEpochs: 50, budgets: "50,100,250,500", runs: 2, batch: 128, finetuneBatch: 16},
+	dataDefault: {model: "convnet", pretrainEpochs: 40, finetuneEpochs: 30, budgets: "50,100,250,500", runs: 2, batch: 128, finetuneBatch: 16},
 	dataCIFAR10: {model: "resnet20", pretrainEpochs: 30, finetuneEpochs: 40, budgets: "100,250,1000", runs: 1, batch: 128, finetuneBatch: 32},
 	dataSTL10:   {model: "resnet20", pretrainEpochs: 30, finetuneEpochs: 40, budgets: budgetsFolds, runs: 1, batch: 128, finetuneBatch: 32},
 	dataFolder:  {model: "resnet20", pretrainEpochs: 30, finetuneEpochs: 40, budgets: "100,250,1000", runs: 1, batch: 128, finetuneBatch: 32},
