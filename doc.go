@@ -1,7 +1,36 @@
-// Package selfsup is a library for self-supervised learning on images.
+// Package selfsup is a library for self-supervised learning on images, in Go.
 //
-// The work happens in its sub-packages: ssl holds the contracts (Dataset, PretextTask,
-// Backbone, Transfer) and the fluent pipeline; datasets loads image sets; folds makes
-// scikit-learn-exact label splits; backbone, pretext and contrastive provide models and
-// tasks; nn holds the layers and losses a custom head is built from.
+// A caller composes a pretext task (rotation prediction, or a task of their own) with a
+// backbone (a ResNet) on unlabeled images, transfers the pretrained backbone to a
+// classifier trained on a few labels, and compares it honestly with the same network
+// trained on those labels alone, over stratified K-fold label budgets:
+//
+//	unlabeled, _ := datasets.CIFAR10(dir, datasets.Train)
+//	test, _ := datasets.CIFAR10(dir, datasets.Test)
+//	report, err := ssl.New(backbone.Must(backbone.ResNetV1(20)), ssl.Seed(1)).
+//		Pretrain(pretext.Rotation(), unlabeled, ssl.Epochs(30)).
+//		Transfer(ssl.FineTune(ssl.Epochs(40))).
+//		CompareSupervised().
+//		Evaluate(ctx, unlabeled, test, folds.LabelBudgets(100, 250, 1000).WithRuns(3))
+//	report.WriteMarkdown(os.Stdout) // rows SL and SSL+SL, a column per n_labels
+//
+// The packages, from the contracts outwards:
+//
+//   - ssl: the contracts (Dataset, Backbone, PretextTask, Transfer, LabelBudgets) and the
+//     fluent pipeline that returns a Report (Markdown, CSV, JSON, PNG curves).
+//   - datasets: CIFAR-10/100 and STL-10 in their official binary formats, image folders,
+//     downloads with resume and checksums, and the embedded default set (16x16 CIFAR-10
+//     images) that the examples and the command's default run use.
+//   - folds: scikit-learn-exact StratifiedKFold and KFold, predefined folds, label budgets.
+//   - backbone: ResNet v1 and v2 (Keras' CIFAR layouts, ResNet50 v2) and a small ConvNet.
+//   - pretext: rotation prediction (one random rotation per image, or all four).
+//   - nn: the layers and losses heads and custom tasks are built from, as gorgonia nodes;
+//     optim: Adam, SGD, LARS and learning-rate schedules; checkpoint: safetensors files.
+//
+// Models are gorgonia expression graphs (gorgonia.org/gorgonia); the hot operations are
+// the project's own ops with their own gradients, run by an executor that plans every
+// buffer once, over a matrix multiply with AVX-512/AVX2 kernels (pure Go elsewhere).
+// Given a seed, results are deterministic on a given machine.
+//
+// The command cmd/selfsup runs the experiment and the benchmark against PyTorch.
 package selfsup

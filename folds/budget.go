@@ -392,3 +392,19 @@ func ReadPlanJSON(r io.Reader) (*Plan, error) {
 	}
 	return &p, nil
 }
+
+// LabeledRuns returns the runs of every budget over labels, in the order of Sizes: element
+// [b][r] is run r of budget b, the ascending indices of its labeled samples (the Runs of
+// Plan's BudgetRuns). It fails as Plan does. With Sizes and Check it makes Budgets the label
+// budgets of the ssl pipeline (ssl.LabelBudgets) without ssl depending on this package.
+func (b Budgets) LabeledRuns(labels []int) ([][][]int, error) {
+	p, err := b.Plan(labels)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][][]int, len(p.Budgets))
+	for i, br := range p.Budgets {
+		out[i] = br.Runs
+	}
+	return out, nil
+}

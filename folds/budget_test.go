@@ -264,3 +264,39 @@ func TestPlanWriteRead(t *testing.T) {
 		}
 	}
 }
+
+// TestLabeledRunsMatchesPlan checks that LabeledRuns returns Plan's runs in Sizes order and
+// Plan's errors.
+func TestLabeledRunsMatchesPlan(t *testing.T) {
+	y := balancedLabels(4, 30, 7)
+	b := LabelBudgets(20, 8).WithRuns(2).WithSeed(3)
+	p, err := b.Plan(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.LabeledRuns(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d budgets, want 2", len(got))
+	}
+	for i, br := range p.Budgets {
+		if br.NLabels != b.Sizes()[i] || len(got[i]) != len(br.Runs) {
+			t.Fatalf("budget %d: %d runs of n_labels=%d, plan has %d of %d", i, len(got[i]), b.Sizes()[i], len(br.Runs), br.NLabels)
+		}
+		for r := range br.Runs {
+			if len(got[i][r]) != br.NLabels {
+				t.Fatalf("budget %d run %d: %d indices, want %d", i, r, len(got[i][r]), br.NLabels)
+			}
+			for k := range br.Runs[r] {
+				if got[i][r][k] != br.Runs[r][k] {
+					t.Fatalf("budget %d run %d position %d: %d, plan has %d", i, r, k, got[i][r][k], br.Runs[r][k])
+				}
+			}
+		}
+	}
+	if _, err := LabelBudgets(1000).LabeledRuns(y); err == nil || !strings.Contains(err.Error(), "n_labels=1000") {
+		t.Fatalf("a budget larger than the data: error %v, want one naming n_labels=1000", err)
+	}
+}

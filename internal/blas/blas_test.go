@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -72,6 +73,14 @@ func randMatrix(r *rand.Rand, rows, cols, ld int) []float32 {
 // check runs one case through Sgemm and compares it with the reference.
 func check(t *testing.T, r *rand.Rand, g gemmCase) {
 	t.Helper()
+	run, verify := prepare(r, g)
+	run()
+	verify(t)
+}
+
+// prepare draws the matrices of a case; run calls Sgemm (from any goroutine) and verify
+// compares the result with the float64 reference (on the test's goroutine).
+func prepare(r *rand.Rand, g gemmCase) (run func(), verify func(t *testing.T)) {
 	ar, ac := g.m, g.k
 	if g.transA {
 		ar, ac = g.k, g.m
@@ -96,29 +105,33 @@ func check(t *testing.T, r *rand.Rand, g gemmCase) {
 		}
 	}
 	want, tol := refGemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, c, ldc)
-	Sgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, c, ldc)
-	bad := 0
-	for i := 0; i < g.m; i++ {
-		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
-			got := c[i*ldc+j]
-			if j >= g.n {
-				if got != 12345 {
-					t.Fatalf("%s: %s: padding C[%d][%d] overwritten with %g", Backend(), g, i, j, got)
+	run = func() { Sgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, c, ldc) }
+	verify = func(t *testing.T) {
+		t.Helper()
+		bad := 0
+		for i := 0; i < g.m; i++ {
+			for j := 0; j < ldc && i*ldc+j < len(c); j++ {
+				got := c[i*ldc+j]
+				if j >= g.n {
+					if got != 12345 {
+						t.Fatalf("%s: %s: padding C[%d][%d] overwritten with %g", Backend(), g, i, j, got)
+					}
+					continue
 				}
-				continue
-			}
-			w := want[i*g.n+j]
-			if math.IsNaN(float64(got)) || math.Abs(float64(got)-w) > tol[i*g.n+j] {
-				if bad < 5 {
-					t.Errorf("%s: %s: C[%d][%d] = %g, want %g (tol %g)", Backend(), g, i, j, got, w, tol[i*g.n+j])
+				w := want[i*g.n+j]
+				if math.IsNaN(float64(got)) || math.Abs(float64(got)-w) > tol[i*g.n+j] {
+					if bad < 5 {
+						t.Errorf("%s: %s: C[%d][%d] = %g, want %g (tol %g)", Backend(), g, i, j, got, w, tol[i*g.n+j])
+					}
+					bad++
 				}
-				bad++
 			}
 		}
+		if bad > 0 {
+			t.Fatalf("%s: %s: %d wrong elements", Backend(), g, bad)
+		}
 	}
-	if bad > 0 {
-		t.Fatalf("%s: %s: %d wrong elements", Backend(), g, bad)
-	}
+	return run, verify
 }
 
 // backendsUnderTest yields each available backend (and each asm ISA the CPU runs) selected,
@@ -249,6 +262,35 @@ func TestSgemmAlphaZeroAndEmpty(t *testing.T) {
 	})
 }
 
+// TestSgemmConcurrent calls Sgemm from several goroutines at once, each call itself split
+// over threads, and checks every result.
+func TestSgemmConcurrent(t *testing.T) {
+	smallBlocks(t, 2)
+	backendsUnderTest(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(42, 99))
+		var verifies []func(*testing.T)
+		var wg sync.WaitGroup
+		for g := range 4 {
+			var runs []func()
+			for range 5 {
+				run, verify := prepare(r, gemmCase{g%2 == 0, g/2 == 0, 40 + r.IntN(60), 1 + r.IntN(50), 1 + r.IntN(100), 0, 1, 0, 1, 0})
+				runs, verifies = append(runs, run), append(verifies, verify)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, run := range runs {
+					run()
+				}
+			}()
+		}
+		wg.Wait()
+		for _, verify := range verifies {
+			verify(t)
+		}
+	})
+}
+
 func TestSgemmPanics(t *testing.T) {
 	x := make([]float32, 16)
 	for _, tc := range []struct {
@@ -345,6 +387,9 @@ func TestThreads(t *testing.T) {
 // TestNoAllocs checks that steady-state calls of the asm and go backends do not allocate,
 // threaded and not.
 func TestNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
 	t.Cleanup(func() { _ = SetBackend("auto"); SetThreads(0) })
 	r := rand.New(rand.NewPCG(5, 6))
 	m, n, k := 256, 37, 300

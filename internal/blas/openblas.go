@@ -41,29 +41,33 @@ func loadOpenBLAS() (*backend, error) {
 		if names == nil {
 			names = defaultOpenBLASNames
 		}
-		var errs []error
-		for _, name := range names {
-			h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			sym, err := purego.Dlsym(h, "cblas_sgemm")
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				continue
-			}
-			purego.RegisterFunc(&cblasSgemm, sym)
-			if st, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil {
-				purego.RegisterFunc(&setThreads, st)
-			}
-			openBLAS = &backend{name: "openblas", gemm: openBLASGemm, setup: openBLASThreads}
-			openBLASThreads(Threads())
-			return
-		}
-		openBLASErr = fmt.Errorf("cannot load OpenBLAS: %w", errors.Join(errs...))
+		openBLAS, openBLASErr = openOpenBLAS(names)
 	})
 	return openBLAS, openBLASErr
+}
+
+// openOpenBLAS dlopens the first of names that has cblas_sgemm and binds it.
+func openOpenBLAS(names []string) (*backend, error) {
+	var errs []error
+	for _, name := range names {
+		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sym, err := purego.Dlsym(h, "cblas_sgemm")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		purego.RegisterFunc(&cblasSgemm, sym)
+		if st, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil {
+			purego.RegisterFunc(&setThreads, st)
+		}
+		openBLASThreads(Threads())
+		return &backend{name: "openblas", gemm: openBLASGemm, setup: openBLASThreads}, nil
+	}
+	return nil, fmt.Errorf("cannot load OpenBLAS: %w", errors.Join(errs...))
 }
 
 func openBLASThreads(n int) {

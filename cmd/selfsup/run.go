@@ -1,0 +1,569 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/selfsup/selfsup/folds"
+	"github.com/selfsup/selfsup/ssl"
+)
+
+// Files and folders of a results directory (--out).
+const (
+	configFile     = "config.json"
+	checkpointsDir = "checkpoints"
+	plotsDir       = "plots"
+	reportMD       = "report.md"
+	reportCSV      = "report.csv"
+	reportJSON     = "report.json"
+	defaultOut     = "selfsup-results"
+	budgetsFolds   = "folds"
+)
+
+// runConfig is every setting that shapes the results of "selfsup run". It is saved as
+// config.json in the results directory, and --resume starts from it.
+type runConfig struct {
+	Data           string  `json:"data"`
+	Size           string  `json:"size,omitempty"`
+	Model          string  `json:"model"`
+	Task           string  `json:"task"`
+	PretrainEpochs int     `json:"pretrain_epochs"`
+	FinetuneEpochs int     `json:"finetune_epochs"`
+	Budgets        string  `json:"budgets"`
+	Runs           int     `json:"runs"`
+	Seed           uint64  `json:"seed"`
+	Batch          int     `json:"batch"`
+	FinetuneBatch  int     `json:"finetune_batch"`
+	LR             float64 `json:"lr"`
+	Probe          bool    `json:"probe"`
+	LimitUnlabeled int     `json:"limit_unlabeled,omitempty"`
+}
+
+// preset holds the defaults that depend on the data source.
+type preset struct {
+	model                          string
+	pretrainEpochs, finetuneEpochs int
+	budgets                        string
+	runs                           int
+	batch, finetuneBatch           int
+}
+
+// presets are the defaults per data source. The embedded default set's are tuned so that
+// "selfsup run" finishes in a few minutes on two cores and shows the gain of pretraining at
+// the smallest budgets; the others follow the seed experiment (ResNet20 v1) at a scale a
+// CPU can do in hours.
+var presets = map[string]preset{
+	dataDefault: {model: "convnet", pretrainEpochs: 40, finetuneEpochs: 30, budgets: "50,100,250,500", runs: 2, batch: 128, finetuneBatch: 16},
+	dataCIFAR10: {model: "resnet20", pretrainEpochs: 30, finetuneEpochs: 40, budgets: "100,250,1000", runs: 1, batch: 128, finetuneBatch: 32},
+	dataSTL10:   {model: "resnet20", pretrainEpochs: 30, finetuneEpochs: 40, budgets: budgetsFolds, runs: 1, batch: 128, finetuneBatch: 32},
+	dataFolder:  {model: "resnet20", pretrainEpochs: 30, finetuneEpochs: 40, budgets: "100,250,1000", runs: 1, batch: 128, finetuneBatch: 32},
+}
+
+// runOptions are the settings of "selfsup run" that do not change its results.
+type runOptions struct {
+	out      string
+	resume   bool
+	threads  int
+	progress string
+}
+
+const runUsage = `usage: selfsup run [flags]
+
+Pretrains a backbone on a pretext task (rotation prediction) over the unlabeled images,
+fine-tunes it on a few labels (SSL+SL) and compares it with the same network trained on the
+same labels from random initialisation (SL), for each label budget n_labels: the labeled
+images of a run are one held-out fold of scikit-learn's StratifiedKFold(n_splits =
+N/n_labels, shuffle=True, random_state=--seed) over the N training labels. Every run is
+tested on every test image.
+
+With no flags it runs on the small dataset embedded in the module. It prints the
+comparison table (rows SL and SSL+SL, one column per n_labels) and writes report.md,
+report.csv, report.json, PNG curves (plots/) and checkpoints (checkpoints/) to --out.
+Ctrl-C stops after the current step, keeping what finished; --resume continues.
+
+Flags left at 0 or "" take the default of the data source:
+  default: --model %s --pretrain-epochs %d --finetune-epochs %d --budgets %s --runs %d --finetune-batch %d
+  cifar10, folder: --model %s --pretrain-epochs %d --finetune-epochs %d --budgets %s --runs %d --finetune-batch %d
+  stl10: the same, with --budgets folds (the 10 predefined folds of 1,000 labels)
+
+Flags:
+`
+
+// bindRunFlags defines the flags of "selfsup run" on fs, storing into cfg and o; the
+// current values of cfg are the defaults.
+func bindRunFlags(fs *flag.FlagSet, cfg *runConfig, o *runOptions) {
+	fs.StringVar(&cfg.Data, "data", cfg.Data, dataHelp)
+	fs.StringVar(&cfg.Size, "size", cfg.Size, "HxW: resize folder:PATH images to H x W pixels (default: keep their size, which must be the same for all)")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, modelHelp)
+	fs.StringVar(&cfg.Task, "task", cfg.Task, "pretext task: rotation (one random rotation per image per epoch) or rotation-all (all four)")
+	fs.IntVar(&cfg.PretrainEpochs, "pretrain-epochs", cfg.PretrainEpochs, "epochs of pretext training")
+	fs.IntVar(&cfg.FinetuneEpochs, "finetune-epochs", cfg.FinetuneEpochs, "epochs of each downstream run (fine-tuning, linear probe or the SL baseline)")
+	fs.StringVar(&cfg.Budgets, "budgets", cfg.Budgets, "label budgets n_labels, comma-separated (each must divide the training set and its class counts), or folds (STL-10's predefined folds)")
+	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs per budget (disjoint folds); the table shows mean ± std")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of all randomness and the folds' random_state (at most 2^32-1)")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "batch size of pretext training")
+	fs.IntVar(&cfg.FinetuneBatch, "finetune-batch", cfg.FinetuneBatch, "batch size of the downstream runs (a budget smaller than it trains on one batch of all its labels)")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "Adam learning rate of both stages")
+	fs.BoolVar(&cfg.Probe, "probe", cfg.Probe, "transfer by a linear probe (train only a new head on the frozen backbone) instead of fine-tuning")
+	fs.IntVar(&cfg.LimitUnlabeled, "limit-unlabeled", cfg.LimitUnlabeled, "pretrain on only the first N unlabeled images (0: all)")
+	fs.StringVar(&o.out, "out", o.out, "results directory; it must be new or empty unless --resume")
+	fs.BoolVar(&o.resume, "resume", o.resume, "continue the run saved in --out: its settings (config.json) are the defaults, finished stages and runs are read back")
+	fs.IntVar(&o.threads, "threads", o.threads, "CPU threads (0: all)")
+	fs.StringVar(&o.progress, "progress", o.progress, "auto (a progress bar on a terminal, log lines otherwise), bar or log")
+}
+
+func newRunFlags(cfg *runConfig, o *runOptions, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bindRunFlags(fs, cfg, o)
+	d, c := presets[dataDefault], presets[dataCIFAR10]
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), runUsage, d.model, d.pretrainEpochs, d.finetuneEpochs, d.budgets, d.runs, d.finetuneBatch,
+			c.model, c.pretrainEpochs, c.finetuneEpochs, c.budgets, c.runs, c.finetuneBatch)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseRunArgs parses the flags of "selfsup run". With --resume, the settings saved in the
+// results directory are the defaults and the flags given override them.
+func parseRunArgs(args []string, stderr io.Writer) (runConfig, runOptions, error) {
+	cfg := runConfig{Data: dataDefault, Task: taskRotation, Seed: ssl.DefaultSeed, LR: ssl.DefaultLearningRate}
+	o := runOptions{out: defaultOut, progress: progressAuto}
+	fs := newRunFlags(&cfg, &o, stderr)
+	if err := fs.Parse(args); err != nil {
+		return cfg, o, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, o, fmt.Errorf("run: unexpected argument %q (flags only; see selfsup run -h)", fs.Arg(0))
+	}
+	if o.resume {
+		saved, err := readConfig(filepath.Join(o.out, configFile))
+		if err != nil {
+			return cfg, o, fmt.Errorf("--resume: %w", err)
+		}
+		cfg = saved
+		fs = newRunFlags(&cfg, &o, io.Discard)
+		if err := fs.Parse(args); err != nil {
+			return cfg, o, err
+		}
+	}
+	return cfg, o, nil
+}
+
+// readConfig reads a saved runConfig.
+func readConfig(path string) (runConfig, error) {
+	var cfg runConfig
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cfg, fmt.Errorf("%s does not exist: %s holds no run to resume", path, filepath.Dir(path))
+	}
+	if err != nil {
+		return cfg, err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// resolved is a checked configuration, ready to run.
+type resolved struct {
+	cfg      runConfig
+	src      dataSource
+	h, w     int
+	budgets  []int // nil for predefined folds
+	backbone ssl.Backbone
+	task     ssl.PretextTask
+}
+
+// resolve fills the defaults of cfg's data source and checks every value, naming the flag.
+func resolve(cfg runConfig) (*resolved, error) {
+	r := &resolved{}
+	var err error
+	if r.src, err = parseDataSource(cfg.Data); err != nil {
+		return nil, fmt.Errorf("--data %w", err)
+	}
+	p := presets[r.src.kind]
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if cfg.Model == "" {
+		cfg.Model = p.model
+	}
+	if cfg.Budgets == "" {
+		cfg.Budgets = p.budgets
+	}
+	def(&cfg.PretrainEpochs, p.pretrainEpochs)
+	def(&cfg.FinetuneEpochs, p.finetuneEpochs)
+	def(&cfg.Runs, p.runs)
+	def(&cfg.Batch, p.batch)
+	def(&cfg.FinetuneBatch, p.finetuneBatch)
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"pretrain-epochs", cfg.PretrainEpochs}, {"finetune-epochs", cfg.FinetuneEpochs}, {"runs", cfg.Runs},
+		{"batch", cfg.Batch}, {"finetune-batch", cfg.FinetuneBatch}} {
+		if f.v < 1 {
+			return nil, fmt.Errorf("--%s %d: want at least 1", f.name, f.v)
+		}
+	}
+	if cfg.LimitUnlabeled < 0 {
+		return nil, fmt.Errorf("--limit-unlabeled %d: want 0 (all) or a positive count", cfg.LimitUnlabeled)
+	}
+	if !(cfg.LR > 0) || cfg.LR > 10 {
+		return nil, fmt.Errorf("--lr %v: want a learning rate in (0, 10]", cfg.LR)
+	}
+	if cfg.Seed > 1<<32-1 {
+		return nil, fmt.Errorf("--seed %d: want at most 2^32-1 (scikit-learn's random_state range)", cfg.Seed)
+	}
+	if cfg.Size != "" {
+		hs, ws, ok := strings.Cut(strings.ToLower(cfg.Size), "x")
+		h, err1 := strconv.Atoi(hs)
+		w, err2 := strconv.Atoi(ws)
+		if !ok || err1 != nil || err2 != nil || h < 1 || w < 1 {
+			return nil, fmt.Errorf("--size %q: want HxW, e.g. 32x32", cfg.Size)
+		}
+		if r.src.kind != dataFolder {
+			return nil, fmt.Errorf("--size %s: only folder:PATH images are resized, not --data %s", cfg.Size, r.src)
+		}
+		r.h, r.w = h, w
+	}
+	if cfg.Budgets != budgetsFolds {
+		if r.budgets, err = parseBudgets(cfg.Budgets); err != nil {
+			return nil, fmt.Errorf("--budgets %w", err)
+		}
+	}
+	if r.backbone, err = parseModel(cfg.Model); err != nil {
+		return nil, fmt.Errorf("--model %w", err)
+	}
+	if r.task, err = parseTask(cfg.Task); err != nil {
+		return nil, fmt.Errorf("--task %w", err)
+	}
+	r.cfg = cfg
+	return r, nil
+}
+
+// parseBudgets parses "100,250,1000".
+func parseBudgets(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q: %q is not a positive whole number; want n_labels values like 100,250,1000 or folds", s, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// labelBudgets returns the label budgets of r over d, checked against the training labels
+// (errors name the flag at fault), and the number of labeled runs (budgets x runs).
+func (r *resolved) labelBudgets(d *experimentData) (ssl.LabelBudgets, int, error) {
+	cfg := r.cfg
+	if r.budgets == nil {
+		if d.folds == nil {
+			return nil, 0, fmt.Errorf("--budgets folds: --data %s has no predefined folds (only stl10 does); give n_labels values such as 100,250,1000", r.src)
+		}
+		if cfg.Runs > len(d.folds) {
+			return nil, 0, fmt.Errorf("--runs %d: --data %s has %d predefined folds", cfg.Runs, r.src, len(d.folds))
+		}
+		n := len(d.folds[0])
+		for i, f := range d.folds[:cfg.Runs] {
+			if len(f) != n {
+				return nil, 0, fmt.Errorf("--budgets folds: predefined fold %d holds %d images, fold 0 %d", i, len(f), n)
+			}
+		}
+		b := ssl.Budgets(ssl.Budget{NLabels: n, Runs: d.folds[:cfg.Runs]})
+		if _, err := b.Check(ssl.Labels(d.train)); err != nil {
+			return nil, 0, fmt.Errorf("--budgets folds: %w", err)
+		}
+		return b, cfg.Runs, nil
+	}
+	labels := ssl.Labels(d.train)
+	b := folds.LabelBudgets(r.budgets...).WithSeed(int64(cfg.Seed))
+	if _, err := b.Check(labels); err != nil {
+		return nil, 0, fmt.Errorf("--budgets %s (over the %d training images of --data %s): %w", cfg.Budgets, len(labels), r.src, err)
+	}
+	b = b.WithRuns(cfg.Runs)
+	if _, err := b.Check(labels); err != nil {
+		return nil, 0, fmt.Errorf("--runs %d: %w", cfg.Runs, err)
+	}
+	return b, len(r.budgets) * cfg.Runs, nil
+}
+
+// testProgress, when set by a test, sees every progress report of "selfsup run".
+var testProgress func(ssl.Progress)
+
+// runRun is "selfsup run".
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, o, err := parseRunArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	r, err := resolve(cfg)
+	if err != nil {
+		return err
+	}
+	cfg = r.cfg
+	switch o.progress {
+	case progressAuto, progressBar, progressLog:
+	default:
+		return fmt.Errorf("--progress %q: want auto, bar or log", o.progress)
+	}
+	if o.threads < 0 {
+		return fmt.Errorf("--threads %d: want 0 (all CPUs) or a positive count", o.threads)
+	}
+	if o.out == "" {
+		return errors.New("--out: empty directory name")
+	}
+	if err := checkOutDir(o.out, o.resume); err != nil {
+		return err
+	}
+	if o.threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.threads))
+	}
+
+	// Output: a bar with compact log lines on a terminal, structured log lines otherwise.
+	width, isTerm := terminalWidth(stderr)
+	useBar := o.progress == progressBar || (o.progress == progressAuto && isTerm)
+	var (
+		log *slog.Logger
+		b   *bar
+	)
+	if useBar {
+		b = newBar(stderr, width)
+		log = slog.New(&lineHandler{print: b.println})
+	} else {
+		log = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	say := func(format string, a ...any) {
+		msg := fmt.Sprintf(format, a...)
+		if b != nil {
+			b.println(msg)
+		} else {
+			fmt.Fprintln(stderr, msg)
+		}
+	}
+
+	// Data and budgets: every problem is reported here, before any training.
+	t0 := time.Now()
+	data, err := openData(r.src, openOptions{h: r.h, w: r.w})
+	if err != nil {
+		return fmt.Errorf("--data %s: %w", r.src, err)
+	}
+	defer data.Close()
+	unlabeled := data.unlabeled
+	if n := cfg.LimitUnlabeled; n > 0 {
+		if n > unlabeled.Len() {
+			return fmt.Errorf("--limit-unlabeled %d: --data %s has only %d unlabeled images", n, r.src, unlabeled.Len())
+		}
+		if unlabeled, err = limitDataset(unlabeled, n); err != nil {
+			return err
+		}
+	}
+	budgets, totalRuns, err := r.labelBudgets(data)
+	if err != nil {
+		return err
+	}
+	methods := 2
+	if b != nil {
+		b.totalRuns, b.runsPerBudget = totalRuns*methods, cfg.Runs
+	}
+	ckpt := filepath.Join(o.out, checkpointsDir)
+	tr := newTracker()
+	onProgress := func(p ssl.Progress) {
+		if testProgress != nil {
+			testProgress(p)
+		}
+		tr.observe(p)
+		if b != nil {
+			b.update(p)
+		}
+	}
+	opts := []ssl.Option{ssl.Seed(cfg.Seed), ssl.Logger(log), ssl.OnProgress(onProgress),
+		ssl.CheckpointDir(ckpt), ssl.LearningRate(float32(cfg.LR))}
+	down := []ssl.Option{ssl.Epochs(cfg.FinetuneEpochs), ssl.BatchSize(cfg.FinetuneBatch)}
+	transfer := ssl.FineTune(down...)
+	if cfg.Probe {
+		transfer = ssl.LinearProbe(down...)
+	}
+	pipe := ssl.New(r.backbone, opts...).
+		Pretrain(r.task, unlabeled, ssl.Epochs(cfg.PretrainEpochs), ssl.BatchSize(cfg.Batch)).
+		Transfer(transfer).
+		CompareSupervised()
+	if err := pipe.Check(ctx, data.train, data.test, budgets); err != nil {
+		return configError(err, o)
+	}
+	if err := writeConfig(o.out, cfg); err != nil {
+		return err
+	}
+	log.Info("selfsup run", "data", r.src.String(), "train", data.train.Len(), "test", data.test.Len(),
+		"unlabeled", unlabeled.Len(), "model", r.backbone.Name(), "task", r.task.Name(), "transfer", transfer.Name(),
+		"budgets", cfg.Budgets, "runs", cfg.Runs, "out", o.out, "resume", o.resume, "load_seconds", time.Since(t0).Seconds())
+
+	// Training.
+	rep, err := pipe.Evaluate(ctx, data.train, data.test, budgets)
+	if b != nil {
+		b.close()
+	}
+	if rep == nil {
+		// Only a configuration problem (found again by Evaluate) leaves no report.
+		return configError(err, o)
+	}
+	pretrained, trained := tr.trained()
+	summary := fmt.Sprintf("%d of %d downstream runs trained in this session, %d read back from %s",
+		trained, len(rep.Runs), len(rep.Runs)-min(trained, len(rep.Runs)), ckpt)
+	switch {
+	case pretrained:
+		summary += "; pretraining ran in this session"
+	case rep.Pretrain != nil:
+		summary += "; pretraining read back"
+	}
+	files, werr := writeReport(o.out, rep)
+	// The table, partial after an interruption (its cells without finished runs read "–").
+	if perr := rep.WriteMarkdown(stdout); perr != nil && werr == nil {
+		werr = perr
+	}
+	say("%s", summary)
+	if werr != nil {
+		return errors.Join(err, werr)
+	}
+	if err != nil {
+		fin := len(rep.Runs)
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			say("interrupted: %d of %d downstream runs finished; they are kept in %s.", fin, totalRuns*methods, ckpt)
+			say("The partial report is in %s. Continue with:\n  selfsup run --resume --out %s", o.out, o.out)
+			return fmt.Errorf("interrupted after %s (%w)", time.Since(t0).Round(time.Second), context.Canceled)
+		}
+		say("stopped: %d of %d downstream runs finished, kept in %s; the partial report is in %s", fin, totalRuns*methods, ckpt, o.out)
+		return err
+	}
+	say("wrote %s", strings.Join(files, ", "))
+	say("done in %s", time.Since(t0).Round(time.Second))
+	return nil
+}
+
+// configError names the flag behind a problem the pipeline found before training.
+func configError(err error, o runOptions) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "CheckpointDir") {
+		if o.resume {
+			return fmt.Errorf("--resume: the checkpoints in %s do not fit these settings: %w; resume with the settings of %s (leave the flags out) or use another --out",
+				o.out, err, filepath.Join(o.out, configFile))
+		}
+		return fmt.Errorf("--out %s: %w", o.out, err)
+	}
+	for _, m := range []struct{ in, flag string }{
+		{"Pretrain: BatchSize", "--batch"}, {"label budgets", "--budgets"}, {"building", "--model"},
+		{"Pretrain: the unlabeled dataset", "--data"}, {"test dataset", "--data"}, {"classes", "--data"},
+	} {
+		if strings.Contains(msg, m.in) {
+			return fmt.Errorf("bad configuration (%s): %w", m.flag, err)
+		}
+	}
+	return fmt.Errorf("bad configuration: %w", err)
+}
+
+// checkOutDir checks that out can take a new run (missing or empty) or, with resume, holds
+// one.
+func checkOutDir(out string, resume bool) error {
+	st, err := os.Stat(out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if resume {
+			return fmt.Errorf("--resume: %s does not exist: there is nothing to resume", out)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("--out: %w", err)
+	case !st.IsDir():
+		return fmt.Errorf("--out %s: not a directory", out)
+	}
+	if resume {
+		return nil
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("--out %s already holds results: pass --resume to continue that run, or choose another --out", out)
+	}
+	return nil
+}
+
+// writeConfig saves cfg as out/config.json.
+func writeConfig(out string, cfg runConfig) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(out, configFile), func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
+
+// writeReport writes the report files and plots into out and returns their paths.
+func writeReport(out string, rep *ssl.Report) ([]string, error) {
+	var files []string
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{{reportMD, rep.WriteMarkdown}, {reportCSV, rep.WriteCSV}, {reportJSON, rep.WriteJSON}} {
+		path := filepath.Join(out, f.name)
+		if err := writeAtomic(path, f.write); err != nil {
+			return files, err
+		}
+		files = append(files, path)
+	}
+	plots, err := rep.PlotCurves(filepath.Join(out, plotsDir))
+	if len(plots) > 0 {
+		files = append(files, fmt.Sprintf("%d plots in %s", len(plots), filepath.Join(out, plotsDir)))
+	}
+	return files, err
+}
+
+// writeAtomic writes path through a temporary file renamed into place.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/selfsup/selfsup/ssl"
+)
+
+// makeSTL10 writes a tiny STL-10 folder in the official binary layout: 20 training images
+// (2 per class), 10 test and 10 unlabeled images of 3x96x96 bytes, the class names, and 10
+// predefined folds of 4 training indices.
+func makeSTL10(t *testing.T, dir string) {
+	t.Helper()
+	const img = 3 * 96 * 96
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pixels := func(n, seed int) []byte {
+		b := make([]byte, n*img)
+		for i := range b {
+			b[i] = byte((i*7 + seed*13) % 251)
+		}
+		return b
+	}
+	labels := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i%10 + 1)
+		}
+		return b
+	}
+	write("train_X.bin", pixels(20, 1))
+	write("train_y.bin", labels(20))
+	write("test_X.bin", pixels(10, 2))
+	write("test_y.bin", labels(10))
+	write("unlabeled_X.bin", pixels(10, 3))
+	write("class_names.txt", []byte("airplane\nbird\ncar\ncat\ndeer\ndog\nhorse\nmonkey\nship\ntruck\n"))
+	var folds strings.Builder
+	for k := range 10 {
+		fmt.Fprintf(&folds, "%d %d %d %d\n", k, (k+5)%20, (k+10)%20, (k+15)%20)
+	}
+	write("fold_indices.txt", []byte(folds.String()))
+}
+
+func TestRunSTL10PredefinedFolds(t *testing.T) {
+	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "r")
+	makeSTL10(t, dir)
+	args := []string{"run", "--data", "stl10:" + dir, "--model", "convnet:4-8", "--pretrain-epochs", "1", "--finetune-epochs", "1",
+		"--batch", "4", "--finetune-batch", "4", "--runs", "2", "--out", out, "--progress", "log"}
+	stdout, stderr, err := run(context.Background(), args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(accuracyTable(t, stdout), "| n_labels | 4 |") {
+		t.Errorf("no column for the folds of 4 labels:\n%s", stdout)
+	}
+	f, err := os.Open(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := ssl.ReadReportJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pretraining ran on the 10 unlabeled images (9 after the validation split), not the 20
+	// training images; the downstream runs on the first 2 predefined folds.
+	if rep.Pretrain == nil || rep.Pretrain.Images+rep.Pretrain.ValidationImages != 10 || rep.TrainImages != 20 || rep.TestImages != 10 || len(rep.Runs) != 4 {
+		t.Errorf("report: pretrain %+v, %d/%d images, %d runs", rep.Pretrain, rep.TrainImages, rep.TestImages, len(rep.Runs))
+	}
+
+	// Stratified budgets over the training labels work too; too many fold runs do not.
+	out2 := filepath.Join(t.TempDir(), "r")
+	if _, stderr, err := run(context.Background(), append(args[:len(args)-4], "--budgets", "10", "--out", out2, "--progress", "log")...); err != nil {
+		t.Errorf("--budgets 10 on STL-10: %v\n%s", err, stderr)
+	}
+	_, _, err = run(context.Background(), append(args[:len(args)-4], "--runs", "11", "--out", filepath.Join(t.TempDir(), "x"))...)
+	if err == nil || !strings.Contains(err.Error(), "--runs 11") || !strings.Contains(err.Error(), "10 predefined folds") {
+		t.Errorf("11 runs of 10 folds: %v", err)
+	}
+}

@@ -1,0 +1,137 @@
+package datasets
+
+import (
+	"archive/tar"
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// visitFunc reads one wanted file: base is its base name, name what to call it in errors,
+// size its length in bytes and r its content (exactly size bytes).
+type visitFunc func(base, name string, size int64, r io.Reader) error
+
+// source is a set of named files: a folder or a tar (optionally gzip-compressed) archive.
+type source interface {
+	// visit calls fn once for each base name in want, in the order the source holds them,
+	// and fails naming the first wanted file that is missing.
+	visit(want []string, fn visitFunc) error
+	String() string
+}
+
+// dirSource reads files straight from a folder.
+type dirSource struct{ dir string }
+
+func (s dirSource) String() string { return s.dir }
+
+func (s dirSource) visit(want []string, fn visitFunc) error {
+	for _, base := range want {
+		p := filepath.Join(s.dir, base)
+		f, err := os.Open(p)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("datasets: %s: file missing", p)
+			}
+			return fmt.Errorf("datasets: %w", err)
+		}
+		fi, err := f.Stat()
+		if err == nil && !fi.Mode().IsRegular() {
+			err = fmt.Errorf("not a regular file")
+		}
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("datasets: %s: %w", p, err)
+		}
+		err = fn(base, p, fi.Size(), bufio.NewReaderSize(io.LimitReader(f, fi.Size()), 1<<20))
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// archiveSource streams a .tar.gz (or plain .tar) and picks members by base name.
+type archiveSource struct{ file string }
+
+func (s archiveSource) String() string { return s.file }
+
+func (s archiveSource) visit(want []string, fn visitFunc) error {
+	f, err := os.Open(s.file)
+	if err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("datasets: %s: not a readable gzip file: %w", s.file, err)
+		}
+		defer zr.Close()
+		ra := newReadAhead(zr)
+		defer ra.Close()
+		r = ra
+	}
+	pending := make(map[string]bool, len(want))
+	for _, b := range want {
+		pending[b] = true
+	}
+	tr := tar.NewReader(r)
+	for len(pending) > 0 {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("datasets: %s: reading the archive: %w", s.file, err)
+		}
+		if !hdr.FileInfo().Mode().IsRegular() {
+			continue
+		}
+		base := path.Base(hdr.Name)
+		if !pending[base] {
+			continue
+		}
+		delete(pending, base)
+		if err := fn(base, s.file+":"+hdr.Name, hdr.Size, tr); err != nil {
+			return err
+		}
+	}
+	for _, b := range want {
+		if pending[b] {
+			return fmt.Errorf("datasets: %s: the archive has no file named %s", s.file, b)
+		}
+	}
+	return nil
+}
+
+// readFull is io.ReadFull with an error that names the file and where it ended.
+func readFull(r io.Reader, buf []byte, name string, off, size int64) error {
+	n, err := io.ReadFull(r, buf)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("datasets: %s: truncated: data ends at byte %d of %d", name, off+int64(n), size)
+	}
+	return fmt.Errorf("datasets: %s: reading at byte %d: %w", name, off+int64(n), err)
+}
+
+// isDir and isFile report whether p exists as a folder or as a regular file.
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}

@@ -1,0 +1,202 @@
+package ssl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/selfsup/selfsup/internal/train"
+	"github.com/selfsup/selfsup/nn"
+	"github.com/selfsup/selfsup/optim"
+)
+
+// downstream trains and tests one method on the labels idx of run r of the budget nl, or
+// returns the saved result of a finished run.
+func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []int, pre *pretrained, mean []float32) (RunResult, error) {
+	cfg, dir := &pl.down, pl.cfg.ckptDir
+	fp := pl.runFingerprint(method, nl, r, idx, pre)
+	log := pl.cfg.logger.With("stage", method, "n_labels", nl, "run", r)
+	tag := fmt.Sprintf("ssl: %s, n_labels=%d, run %d", method, nl, r)
+	path := ""
+	if dir != "" {
+		path = pl.runPath(method, nl, r)
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			var f runFile
+			if err := json.Unmarshal(b, &f); err != nil {
+				return RunResult{}, fmt.Errorf("%s: %s: %w", tag, path, err)
+			}
+			if f.Fingerprint != fp {
+				return RunResult{}, fmt.Errorf("%s: %s was written with other settings (%s)", tag, path, diffFingerprints(f.Fingerprint, fp))
+			}
+			log.Info("run already finished", "test_accuracy", f.Result.TestAccuracy)
+			return f.Result, nil
+		case !errors.Is(err, os.ErrNotExist):
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	t0 := time.Now()
+	frozen := method == MethodSSL && pl.p.transfer.probe
+	per := pl.c * pl.h * pl.w
+	B := min(cfg.batch, nl)
+	ps := nn.NewParams(derive(pl.cfg.seed, tagRunParams, uint64(nl), uint64(r)))
+	spec := train.Spec{Params: ps, Training: true, Input: []int{B, pl.c, pl.h, pl.w}, Targets: []int{B}, Build: pl.classifierBuild(frozen)}
+	if frozen {
+		spec.Trainable = func(p *nn.Param) bool { return inScope(p, ClassifierScope) }
+	}
+	trg, err := train.Compile(spec)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("%s: compiling the training network: %w", tag, err)
+	}
+	evg, err := train.Compile(train.Spec{Params: ps, Input: []int{min(cfg.batch, pl.test.Len()), pl.c, pl.h, pl.w}, Build: pl.classifierBuild(frozen)})
+	if err != nil {
+		return RunResult{}, fmt.Errorf("%s: compiling the test network: %w", tag, err)
+	}
+	if method == MethodSSL {
+		if err := restore(ps, BackboneScope, pre.backbone); err != nil {
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+	}
+	steps := nl / B
+	opt, err := cfg.newOpt()
+	if err != nil {
+		return RunResult{}, fmt.Errorf("%s: optimizer: %w", tag, err)
+	}
+	sched, err := cfg.newSched(cfg.lr, cfg.epochs, steps)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("%s: schedule: %w", tag, err)
+	}
+	tr, err := train.NewTrainer(trg, opt, sched)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	res := RunResult{Method: method, NLabels: nl, Run: r}
+	for _, p := range trg.Params() {
+		res.TrainedParams += len(p.Data())
+	}
+	fd := &feeder{ds: pl.train, mean: mean, per: per}
+	for e := 0; e < cfg.epochs; e++ {
+		te := time.Now()
+		perm := slices.Clone(idx)
+		newRand(pl.cfg.seed, tagRunShuffle, uint64(nl), uint64(r), uint64(e)).Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		st := EpochStats{Epoch: e, LR: float64(sched.LR(e, int(tr.Steps)))}
+		for s := 0; s < steps; s++ {
+			if err := ctx.Err(); err != nil {
+				return RunResult{}, fmt.Errorf("%s: epoch %d, step %d: %w", tag, e+1, s, err)
+			}
+			batch := perm[s*B : (s+1)*B]
+			if err := fd.fill(trg.Input(), batch); err != nil {
+				return RunResult{}, fmt.Errorf("%s: reading images: %w", tag, err)
+			}
+			t := trg.Targets()
+			for k, i := range batch {
+				t[k] = float32(pl.trainLabels[i])
+			}
+			loss, err := tr.Step(ctx, e)
+			if err != nil {
+				return RunResult{}, fmt.Errorf("%s: epoch %d: %w", tag, e+1, err)
+			}
+			out, err := trg.Output()
+			if err != nil {
+				return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+			}
+			st.Loss += loss
+			st.Accuracy += Accuracy(out, t, B)
+			if pl.cfg.progress != nil {
+				pl.cfg.progress(Progress{Stage: method, NLabels: nl, Run: r, Epoch: e, Epochs: cfg.epochs, Step: s + 1, Steps: steps, Loss: st.Loss / float64(s+1)})
+			}
+		}
+		st.Loss /= float64(steps)
+		st.Accuracy /= float64(steps)
+		if o, ok := sched.(optim.Observer); ok {
+			o.Observe(st.Loss)
+		}
+		st.Seconds = time.Since(te).Seconds()
+		res.Epochs = append(res.Epochs, st)
+		log.Debug("epoch", "epoch", e+1, "of", cfg.epochs, "loss", st.Loss, "accuracy", st.Accuracy, "lr", st.LR, "seconds", st.Seconds)
+		if pl.cfg.progress != nil {
+			done := st
+			pl.cfg.progress(Progress{Stage: method, NLabels: nl, Run: r, Epoch: e, Epochs: cfg.epochs, Step: steps, Steps: steps, Loss: st.Loss, Done: &done})
+		}
+	}
+	if res.TestAccuracy, res.TestLoss, err = pl.test1(ctx, evg, mean); err != nil {
+		return RunResult{}, fmt.Errorf("%s: testing: %w", tag, err)
+	}
+	res.Seconds = time.Since(t0).Seconds()
+	if path != "" {
+		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: sanitizeRun(res)}); err != nil {
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+	}
+	log.Info("run done", "test_accuracy", res.TestAccuracy, "test_loss", res.TestLoss, "seconds", res.Seconds)
+	return res, nil
+}
+
+// test1 runs every test image through the inference network and returns the accuracy and
+// the mean softmax cross-entropy. The last batch is padded with copies of its images;
+// batch norm in inference mode treats every image on its own, so the padding changes
+// nothing and is ignored.
+func (pl *plan) test1(ctx context.Context, ev *train.Graph, mean []float32) (acc, loss float64, err error) {
+	per := pl.c * pl.h * pl.w
+	fd := &feeder{ds: pl.test, mean: mean, per: per}
+	B, n, K := ev.BatchSize(), pl.test.Len(), pl.classes
+	idx := make([]int, B)
+	correct := 0
+	for first := 0; first < n; first += B {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		m := min(B, n-first)
+		for k := range m {
+			idx[k] = first + k
+		}
+		if err := fd.fill(ev.Input()[:m*per], idx[:m]); err != nil {
+			return 0, 0, err
+		}
+		padRows(ev.Input(), per, m)
+		if err := ev.Run(ctx); err != nil {
+			return 0, 0, err
+		}
+		logits, err := ev.Output()
+		if err != nil {
+			return 0, 0, err
+		}
+		for k := range m {
+			row := logits[k*K : (k+1)*K]
+			y := pl.testLabels[first+k]
+			if argmax(row) == y {
+				correct++
+			}
+			loss += crossEntropy(row, y)
+		}
+	}
+	return float64(correct) / float64(n), loss / float64(n), nil
+}
+
+// crossEntropy is -log softmax(row)[y], computed stably in float64.
+func crossEntropy(row []float32, y int) float64 {
+	mx := math.Inf(-1)
+	for _, v := range row {
+		mx = max(mx, float64(v))
+	}
+	s := 0.0
+	for _, v := range row {
+		s += math.Exp(float64(v) - mx)
+	}
+	return mx + math.Log(s) - float64(row[y])
+}
+
+func sanitizeRun(r RunResult) RunResult {
+	r.Epochs = sanitizeEpochs(r.Epochs)
+	r.TestAccuracy, r.TestLoss = finiteOr0(r.TestAccuracy), finiteOr0(r.TestLoss)
+	return r
+}

@@ -1,0 +1,348 @@
+package ssl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/selfsup/selfsup/checkpoint"
+	"github.com/selfsup/selfsup/internal/train"
+	"github.com/selfsup/selfsup/nn"
+	"github.com/selfsup/selfsup/optim"
+)
+
+// Metric names of PretrainResult.Metric.
+const (
+	MetricValScore  = "val_score"
+	MetricValLoss   = "val_loss"
+	MetricLastEpoch = "last_epoch"
+)
+
+// plateauLike is a schedule whose state a checkpoint can carry (optim.Plateau).
+type plateauLike interface {
+	State() optim.PlateauState
+	SetState(optim.PlateauState) error
+}
+
+func encodePlateau(s optim.PlateauState) string {
+	return fmt.Sprintf("%s %s %d %d %d", strconv.FormatFloat(float64(s.LR), 'g', -1, 32),
+		strconv.FormatFloat(s.Best, 'g', -1, 64), s.Wait, s.Cooldown, s.Drops)
+}
+
+func decodePlateau(v string) (optim.PlateauState, error) {
+	var lr, best string
+	var s optim.PlateauState
+	if _, err := fmt.Sscanf(v, "%s %s %d %d %d", &lr, &best, &s.Wait, &s.Cooldown, &s.Drops); err != nil {
+		return s, fmt.Errorf("schedule state %q: %w", v, err)
+	}
+	l, err1 := strconv.ParseFloat(lr, 32)
+	b, err2 := strconv.ParseFloat(best, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return s, fmt.Errorf("schedule state %q: %w", v, err)
+	}
+	s.LR, s.Best = float32(l), b
+	return s, nil
+}
+
+// pretrain runs (or resumes, or skips when finished) the pretraining stage. rep.Pretrain
+// is kept up to date, so a failed stage leaves its history in the report.
+func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) {
+	task, cfg, dir := pl.p.task, &pl.pre, pl.cfg.ckptDir
+	scorer, scored := task.(Scorer)
+	res := &PretrainResult{Task: task.Name(), Images: len(pl.preTrain), ValidationImages: len(pl.preVal),
+		Scored: scored, BestEpoch: -1, Metric: MetricLastEpoch}
+	switch {
+	case len(pl.preVal) > 0 && scored:
+		res.Metric = MetricValScore
+	case len(pl.preVal) > 0:
+		res.Metric = MetricValLoss
+	}
+	rep.Pretrain = res
+	log := pl.cfg.logger.With("stage", "pretrain", "task", task.Name())
+
+	// A finished stage is not redone.
+	if dir != "" {
+		path := filepath.Join(dir, PretrainResultFile)
+		if b, err := os.ReadFile(path); err == nil {
+			var f pretrainFile
+			if err := json.Unmarshal(b, &f); err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: %s: %w", path, err)
+			}
+			pre, err := pl.loadPretrained(filepath.Join(dir, PretrainedFile))
+			if err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: resuming: %w", err)
+			}
+			*res = f.Result
+			pre.result, pre.fp = f.Result, pl.preFP
+			log.Info("pretraining already finished", "dir", dir, "best_epoch", res.BestEpoch+1)
+			return pre, nil
+		}
+	}
+
+	mean, err := PixelMean(ctx, pl.p.unlabeled)
+	if err != nil {
+		return nil, fmt.Errorf("ssl: Pretrain: mean image of the unlabeled images: %w", err)
+	}
+	meanParam := &nn.Param{Name: PixelMeanParam, Value: tensor.New(tensor.WithShape(pl.c, pl.h, pl.w), tensor.WithBacking(mean))}
+
+	V, B := task.Views(), cfg.batch
+	per := pl.c * pl.h * pl.w
+	ps := nn.NewParams(derive(pl.cfg.seed, tagPretrainParams))
+	spec := train.Spec{Params: ps, Training: true, Input: []int{B * V, pl.c, pl.h, pl.w}, Targets: task.TargetShape(B * V), Build: pl.pretextBuild()}
+	trg, err := train.Compile(spec)
+	if err != nil {
+		return nil, fmt.Errorf("ssl: Pretrain: compiling the training network: %w", err)
+	}
+	var evg *train.Graph
+	if len(pl.preVal) > 0 {
+		spec.Training = false
+		if evg, err = train.Compile(spec); err != nil {
+			return nil, fmt.Errorf("ssl: Pretrain: compiling the validation network: %w", err)
+		}
+	}
+	steps := len(pl.preTrain) / B
+	opt, err := cfg.newOpt()
+	if err != nil {
+		return nil, fmt.Errorf("ssl: Pretrain: optimizer: %w", err)
+	}
+	sched, err := cfg.newSched(cfg.lr, cfg.epochs, steps)
+	if err != nil {
+		return nil, fmt.Errorf("ssl: Pretrain: schedule: %w", err)
+	}
+	tr, err := train.NewTrainer(trg, opt, sched)
+	if err != nil {
+		return nil, fmt.Errorf("ssl: Pretrain: %w", err)
+	}
+
+	best := snapshot(ps, BackboneScope)
+	start := 0
+	lastPath := filepath.Join(dir, PretrainLastFile)
+	if dir != "" {
+		if _, err := os.Stat(lastPath); err == nil {
+			meta, err := checkpoint.Load(lastPath, append(ps.All(), meanParam), checkpoint.WithOptimizer(opt),
+				checkpoint.RequireArchitecture(pl.p.backbone.Name()))
+			if err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: resuming: %w", err)
+			}
+			if err := json.Unmarshal([]byte(meta.Extra["history"]), &res.Epochs); err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: resuming: %s: history: %w", lastPath, err)
+			}
+			res.BestEpoch, _ = strconv.Atoi(meta.Extra["best_epoch"])
+			res.Best, _ = strconv.ParseFloat(meta.Extra["best"], 64)
+			res.Seconds, _ = strconv.ParseFloat(meta.Extra["seconds"], 64)
+			if s, ok := meta.Extra["schedule_state"]; ok {
+				if p, ok := sched.(plateauLike); ok {
+					st, err := decodePlateau(s)
+					if err == nil {
+						err = p.SetState(st)
+					}
+					if err != nil {
+						return nil, fmt.Errorf("ssl: Pretrain: resuming: %s: %w", lastPath, err)
+					}
+				}
+			}
+			if res.BestEpoch >= 0 {
+				kept, err := pl.loadPretrained(filepath.Join(dir, PretrainedFile))
+				if err != nil {
+					return nil, fmt.Errorf("ssl: Pretrain: resuming: %w", err)
+				}
+				best = kept.backbone
+			}
+			start, tr.Steps = meta.Epoch+1, meta.Step
+			log.Info("resuming pretraining", "from_epoch", start+1, "of", cfg.epochs)
+		}
+	}
+
+	save := func(path string, params []*nn.Param, epoch int, extra map[string]string, opts ...checkpoint.Option) error {
+		extra["fingerprint"] = pl.preFP
+		extra["task"] = task.Name()
+		extra["metric"] = res.Metric
+		extra["best"] = strconv.FormatFloat(res.Best, 'g', -1, 64)
+		meta := checkpoint.Meta{Architecture: pl.p.backbone.Name(), Epoch: epoch, Step: tr.Steps, Seed: pl.cfg.seed, Extra: extra}
+		return checkpoint.Save(path, params, meta, opts...)
+	}
+	backboneOf := func() []*nn.Param {
+		var out []*nn.Param
+		for _, p := range ps.All() {
+			if inScope(p, BackboneScope) {
+				out = append(out, p)
+			}
+		}
+		return append(out, meanParam)
+	}
+
+	fd := &feeder{ds: pl.p.unlabeled, mean: mean, per: per}
+	vfd := &feeder{ds: pl.preValDS, mean: mean, per: per}
+	src := make([]float32, B*per)
+	for e := start; e < cfg.epochs; e++ {
+		t0 := time.Now()
+		perm := slices.Clone(pl.preTrain)
+		newRand(pl.cfg.seed, tagPretrainShuffle, uint64(e)).Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		rng := newRand(pl.cfg.seed, tagPretrainPrepare, uint64(e))
+		st := EpochStats{Epoch: e, LR: float64(sched.LR(e, int(tr.Steps)))}
+		for s := 0; s < steps; s++ {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: epoch %d, step %d: %w", e+1, s, err)
+			}
+			if err := fd.fill(src, perm[s*B:(s+1)*B]); err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: reading images: %w", err)
+			}
+			b := Batch{N: B, C: pl.c, H: pl.h, W: pl.w, Views: V, Images: src, Inputs: trg.Input(), Targets: trg.Targets(), Rand: rng, Training: true}
+			if err := task.Prepare(&b); err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: task %s: Prepare: %w", task.Name(), err)
+			}
+			loss, err := tr.Step(ctx, e)
+			if err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: epoch %d: %w", e+1, err)
+			}
+			st.Loss += loss
+			if scored {
+				out, err := trg.Output()
+				if err != nil {
+					return nil, fmt.Errorf("ssl: Pretrain: %w", err)
+				}
+				st.Accuracy += scorer.Score(out, trg.Targets(), B*V)
+			}
+			if pl.cfg.progress != nil {
+				pl.cfg.progress(Progress{Stage: "pretrain", Epoch: e, Epochs: cfg.epochs, Step: s + 1, Steps: steps, Loss: st.Loss / float64(s+1)})
+			}
+		}
+		st.Loss /= float64(steps)
+		st.Accuracy /= float64(steps)
+		metric := st.Loss
+		improved := true
+		if evg != nil {
+			if st.ValLoss, st.ValScore, err = pl.validatePretext(ctx, evg, vfd, src); err != nil {
+				return nil, err
+			}
+			metric = st.ValLoss
+			improved = res.BestEpoch < 0 || st.ValLoss < res.Best
+			if scored {
+				metric = st.ValScore
+				improved = res.BestEpoch < 0 || st.ValScore > res.Best
+			}
+		}
+		if o, ok := sched.(optim.Observer); ok {
+			o.Observe(metric)
+		}
+		if improved {
+			best, res.BestEpoch, res.Best = snapshot(ps, BackboneScope), e, metric
+			if dir != "" {
+				if err := save(filepath.Join(dir, PretrainedFile), backboneOf(), e, map[string]string{}); err != nil {
+					return nil, fmt.Errorf("ssl: Pretrain: %w", err)
+				}
+			}
+		}
+		st.Seconds = time.Since(t0).Seconds()
+		res.Epochs = append(res.Epochs, st)
+		res.Seconds += st.Seconds
+		if dir != "" {
+			hist, _ := json.Marshal(sanitizeEpochs(res.Epochs))
+			extra := map[string]string{"history": string(hist), "best_epoch": strconv.Itoa(res.BestEpoch),
+				"seconds": strconv.FormatFloat(res.Seconds, 'g', -1, 64)}
+			if p, ok := sched.(plateauLike); ok {
+				extra["schedule_state"] = encodePlateau(p.State())
+			}
+			if err := save(lastPath, append(ps.All(), meanParam), e, extra, checkpoint.WithOptimizer(opt)); err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: %w", err)
+			}
+		}
+		log.Info("epoch", "epoch", e+1, "of", cfg.epochs, "loss", st.Loss, "accuracy", st.Accuracy,
+			"val_loss", st.ValLoss, "val_score", st.ValScore, "lr", st.LR, "seconds", st.Seconds, "kept", improved)
+		if pl.cfg.progress != nil {
+			done := st
+			pl.cfg.progress(Progress{Stage: "pretrain", Epoch: e, Epochs: cfg.epochs, Step: steps, Steps: steps, Loss: st.Loss, Done: &done})
+		}
+	}
+	pre := &pretrained{backbone: best, mean: mean, result: *res, fp: pl.preFP}
+	if dir != "" {
+		res.Checkpoint = filepath.Join(dir, PretrainedFile)
+		pre.result = *res
+		if err := writeJSONAtomic(filepath.Join(dir, PretrainResultFile), pretrainFile{Fingerprint: pl.preFP, Result: sanitizePretrain(*res)}); err != nil {
+			return nil, fmt.Errorf("ssl: Pretrain: %w", err)
+		}
+	}
+	log.Info("pretraining done", "best_epoch", res.BestEpoch+1, res.Metric, res.Best, "seconds", res.Seconds)
+	return pre, nil
+}
+
+// validatePretext runs the validation images through the inference network once and
+// returns the mean loss and score per image. The last batch is padded with copies of its
+// own inputs; the score ignores the padding, the loss (a mean over the batch computed by
+// the graph) counts those copies again.
+func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, fd *feeder, src []float32) (loss, score float64, err error) {
+	task := pl.p.task
+	scorer, scored := task.(Scorer)
+	V, B, per := task.Views(), pl.pre.batch, fd.per
+	tsz := 0
+	if t := ev.Targets(); t != nil {
+		tsz = len(t) / (B * V)
+	}
+	rng := newRand(pl.cfg.seed, tagPretrainValidate)
+	n := len(pl.preVal)
+	for first := 0; first < n; first += B {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+		}
+		m := min(B, n-first)
+		if err := fd.fill(src[:m*per], pl.preVal[first:first+m]); err != nil {
+			return 0, 0, fmt.Errorf("ssl: Pretrain: reading validation images: %w", err)
+		}
+		b := Batch{N: m, C: pl.c, H: pl.h, W: pl.w, Views: V, Images: src[:m*per], Inputs: ev.Input()[:m*V*per], Rand: rng}
+		if tsz > 0 {
+			b.Targets = ev.Targets()[:m*V*tsz]
+		}
+		if err := task.Prepare(&b); err != nil {
+			return 0, 0, fmt.Errorf("ssl: Pretrain: task %s: Prepare (validation): %w", task.Name(), err)
+		}
+		if m < B {
+			padRows(ev.Input(), per, m*V)
+			if tsz > 0 {
+				padRows(ev.Targets(), tsz, m*V)
+			}
+		}
+		if err := ev.Run(ctx); err != nil {
+			return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+		}
+		l, err := ev.Loss()
+		if err != nil {
+			return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+		}
+		loss += l * float64(m)
+		if scored {
+			out, err := ev.Output()
+			if err != nil {
+				return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+			}
+			score += scorer.Score(out, ev.Targets(), m*V) * float64(m)
+		}
+	}
+	return loss / float64(n), score / float64(n), nil
+}
+
+func sanitizeEpochs(es []EpochStats) []EpochStats {
+	out := make([]EpochStats, len(es))
+	for i, e := range es {
+		e.LR, e.Loss, e.Accuracy = finiteOr0(e.LR), finiteOr0(e.Loss), finiteOr0(e.Accuracy)
+		e.ValLoss, e.ValScore, e.Seconds = finiteOr0(e.ValLoss), finiteOr0(e.ValScore), finiteOr0(e.Seconds)
+		out[i] = e
+	}
+	return out
+}
+
+func sanitizePretrain(r PretrainResult) PretrainResult {
+	r.Epochs = sanitizeEpochs(r.Epochs)
+	if math.IsNaN(r.Best) || math.IsInf(r.Best, 0) {
+		r.Best = 0
+	}
+	return r
+}
