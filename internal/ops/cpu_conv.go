@@ -440,10 +440,12 @@ func transposeGo(a, t []float32, r, c, i0, i1, j0 int) {
 // kernel gradient: dw[o,c,ki,kj] = Σ_p x[c,p]·dcol[(o, KH-1-ki, KW-1-kj), p], so per
 // group of images M = Σ dcolₙ·xₙᵀ (xₙ transposed first) and dw is M summed over the groups
 // with the taps reversed, without a second im2col (of x). The bias gradient is summed from
-// dy while it is in cache. Strided convolutions run the three kernels one after another.
+// dy while it is in cache. Strided convolutions, and those with fewer than 16 input
+// channels (the product M = dcol·xᵀ would be a few columns wide, which the GEMM runs
+// poorly), run the three kernels one after another.
 func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	t, ok := g.transposedGeom()
-	if !ok {
+	if !ok || g.C < 16 {
 		if err := c.ConvBackwardData(g, w, dy, dx); err != nil {
 			return err
 		}

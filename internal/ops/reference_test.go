@@ -181,6 +181,13 @@ func TestConvAgainstReference(t *testing.T) {
 		{[]int{21, 2, 4, 4}, []int{3, 2, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 		// 32×32 outputs: im2col rows padded past 4 KiB (colStride)
 		{[]int{2, 2, 32, 32}, []int{3, 2, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		// 16 and more input channels: conv2dGrads reuses dy's im2col for the kernel
+		// gradient (fewer channels run the separate kernels)
+		{[]int{3, 16, 6, 5}, []int{5, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{2, 17, 5, 7}, []int{4, 17, 2, 3}, 1, 1, Padding2D{0, 1, 1, 1}},
+		{[]int{3, 16, 4, 4}, []int{6, 16, 1, 1}, 1, 1, Padding2D{}},
+		{[]int{19, 16, 4, 4}, []int{3, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{2, 16, 32, 32}, []int{2, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 	}
 	saved := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(saved)
