@@ -265,10 +265,9 @@ func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []
 			gemmSerial(false, false, g.O, P, K, 1, w, K, c, ld, 0, out, P)
 			if bias != nil {
 				for o := 0; o < g.O; o++ {
-					bv, row := bias[o], out[o*P:(o+1)*P]
-					for j := range row {
-						row[j] += bv
-					}
+					// 1·v + b rounds once: exactly v + b.
+					row := out[o*P : (o+1)*P]
+					vecAffine(row, row, 1, bias[o], false)
 				}
 			}
 			if scale != nil {
