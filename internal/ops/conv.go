@@ -113,6 +113,9 @@ func (op *convBNOp) FuseInto(next G.Op, arg int) G.Op {
 // kept, so a view would keep the whole tensor alive).
 func (op *conv2dOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, w := inputs[0], inputs[1]
+	if x.Op() == nil {
+		return op.leafGrads(x, w, grad)
+	}
 	nx, nw := size(op.g.XShape()), size(op.g.WShape())
 	total := nx + nw
 	if op.hasBias {
@@ -136,6 +139,34 @@ func (op *conv2dOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	res := G.Nodes{dx, dw}
 	if op.hasBias {
 		db, err := part(all, nx+nw, tensor.Shape{op.g.O}, false)
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, db)
+	}
+	return res, nil
+}
+
+// leafGrads returns dx, dw (and db) as separate nodes, for a convolution of a leaf node
+// (the network's input, or a parameter): the gradient of a leaf is seldom wanted, and an
+// executor skips a node that nothing reads, which it could not do for a part of
+// conv2dGrads.
+func (op *conv2dOp) leafGrads(x, w, grad *G.Node) (G.Nodes, error) {
+	gd := &conv2dGradDataOp{g: op.g}
+	gd.base = newBase(gd, "conv2dGradData", op.g.String(), false, op.g.XShape(), op.g.WShape(), op.g.YShape())
+	dx, err := apply(gd, w, grad)
+	if err != nil {
+		return nil, err
+	}
+	gf := &conv2dGradFilterOp{g: op.g}
+	gf.base = newBase(gf, "conv2dGradFilter", op.g.String(), false, op.g.WShape(), op.g.XShape(), op.g.YShape())
+	dw, err := apply(gf, x, grad)
+	if err != nil {
+		return nil, err
+	}
+	res := G.Nodes{dx, dw}
+	if op.hasBias {
+		db, err := ChannelSum(grad)
 		if err != nil {
 			return nil, err
 		}

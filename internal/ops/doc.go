@@ -27,16 +27,28 @@
 // from the plumbing (shapes, hashing, differentiation), so that a CUDA runtime can supply
 // its own kernels for the same ops: SetKernels switches the ops of a graph to another
 // implementation (kernels see the ops' tensors as float32 slices, which suits memory that
-// both sides can address, such as CUDA managed memory). The CPU kernels split batches, channels or rows over
-// runtime.GOMAXPROCS goroutines and do convolutions as im2col plus one large
-// blas.Sgemm per chunk of images; scratch buffers come from a pool shared by all ops
-// (power-of-two size classes), so a graph needs one set of them rather than one per op,
-// and a training step in steady state does not allocate them again.
+// both sides can address, such as CUDA managed memory).
 //
-// Fusion: BatchNorm and Add implement the executor's exec.Fuser, so that under the
-// project's executor a batch norm or a residual addition followed by a ReLU runs as one
-// pass (Kernels.ScaleShiftReLU, Kernels.AddReLU) that writes the ReLU's output; the
-// result is bit for bit that of the two ops.
+// The CPU kernels split batches, channels or rows over runtime.GOMAXPROCS goroutines.
+// Convolutions run image by image: each goroutine builds an image's im2col matrix in a
+// buffer that stays in its core's cache and multiplies it at once with a single-threaded
+// blas.Sgemm that writes straight into the image's NCHW output. The gradient of a
+// stride-1 convolution's input is the convolution of dy with the flipped kernel, whose
+// im2col matrix also gives the kernel gradient, so one op (conv2dGrads) computes dx, dw
+// and the bias gradient together. Sums over the batch (kernel gradients, per-channel
+// reductions) are taken over fixed groups of images in a fixed order, so results do not
+// depend on the number of goroutines. Elementwise loops use AVX2/FMA assembly on amd64
+// (Go elsewhere, or with the purego build tag). Scratch buffers come from a pool shared
+// by all ops (power-of-two size classes), so a graph needs one set of them rather than
+// one per op, and a training step in steady state does not allocate them again.
+//
+// Under the project's executor (internal/exec) some nodes run fused with their single
+// consumer (exec.Fuser), bit for bit as the separate ops would compute them: a batch
+// norm or a residual addition followed by a ReLU (Kernels.ScaleShiftReLU, AddReLU); an
+// inference convolution followed by its batch norm and ReLU (ConvForwardAffine, on each
+// image's output while it is in cache); a sum of two gradients followed by a ReLU's
+// gradient (ReLUGradAdd). The package also registers an exec.Replacer that runs
+// gorgonia's float32 addition (which gorgonia.Grad uses to sum gradients) as Add.
 //
 // State and hashing: gorgonia merges nodes whose ops hash equal over the same children.
 // Stateless ops hash by their parameters (merging them is harmless common-subexpression

@@ -152,29 +152,41 @@ func TestGradConv(t *testing.T) {
 		{"1x1 stride2", []int{2, 4, 6, 6}, []int{5, 4, 1, 1}, 2, 2, Padding2D{}, true},
 		{"1x1 stride1", []int{1, 4, 3, 3}, []int{2, 4, 1, 1}, 1, 1, Padding2D{}, true},
 		{"2x3 valid stride(1,2)", []int{2, 2, 5, 7}, []int{3, 2, 2, 3}, 1, 2, Padding2D{}, true},
+		{"3x3 same stride1 16 channels", []int{2, 16, 4, 3}, []int{3, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}, true},
 	}
 	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(i), 2))
-			vals := ts(randTensor(rng, -1, 1, c.x...), randTensor(rng, -0.5, 0.5, c.w...))
-			if c.bias {
-				vals = append(vals, randTensor(rng, -0.5, 0.5, c.w[0]))
-			}
-			f := func(in []*G.Node) (*G.Node, error) {
-				var b *G.Node
+		// The input as a leaf (separate gradient ops) and as the output of another op
+		// (conv2dGrads, which reuses dy's im2col when there are 16 input channels).
+		for _, leaf := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s leaf=%v", c.name, leaf), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(i), 2))
+				vals := ts(randTensor(rng, -1, 1, c.x...), randTensor(rng, -0.5, 0.5, c.w...))
 				if c.bias {
-					b = in[2]
+					vals = append(vals, randTensor(rng, -0.5, 0.5, c.w[0]))
 				}
-				return Conv2D(in[0], in[1], b, c.sh, c.sw, c.pad)
-			}
-			wrt := []int{0, 1}
-			if c.bias {
-				wrt = append(wrt, 2)
-			}
-			if err := gradCheck(uint64(i), f, vals, wrt, 1e-2, 1e-2); err != nil {
-				t.Fatal(err)
-			}
-		})
+				f := func(in []*G.Node) (*G.Node, error) {
+					var b *G.Node
+					if c.bias {
+						b = in[2]
+					}
+					x := in[0]
+					if !leaf {
+						var err error
+						if x, err = Scale(x, 1); err != nil {
+							return nil, err
+						}
+					}
+					return Conv2D(x, in[1], b, c.sh, c.sw, c.pad)
+				}
+				wrt := []int{0, 1}
+				if c.bias {
+					wrt = append(wrt, 2)
+				}
+				if err := gradCheck(uint64(i), f, vals, wrt, 1e-2, 1e-2); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }
 

@@ -181,6 +181,13 @@ func TestConvAgainstReference(t *testing.T) {
 		{[]int{21, 2, 4, 4}, []int{3, 2, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 		// 32×32 outputs: im2col rows padded past 4 KiB (colStride)
 		{[]int{2, 2, 32, 32}, []int{3, 2, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		// 16 and more input channels: conv2dGrads reuses dy's im2col for the kernel
+		// gradient (fewer channels run the separate kernels)
+		{[]int{3, 16, 6, 5}, []int{5, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{2, 17, 5, 7}, []int{4, 17, 2, 3}, 1, 1, Padding2D{0, 1, 1, 1}},
+		{[]int{3, 16, 4, 4}, []int{6, 16, 1, 1}, 1, 1, Padding2D{}},
+		{[]int{19, 16, 4, 4}, []int{3, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{2, 16, 32, 32}, []int{2, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 	}
 	saved := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(saved)
@@ -646,4 +653,49 @@ func TestSetKernels(t *testing.T) {
 		t.Fatalf("the replacement kernels ran ReLU %d times, want 1", k.relus)
 	}
 	assertClose(t, "2·relu(x)", z.Value().(*tensor.Dense).Float32s(), []float64{0, 4, 6, 0}, 0)
+}
+
+// TestDeterministicAcrossProcs: the batch sums (kernel and bias gradients, batch-norm
+// statistics and gradients) are taken over fixed groups of images in a fixed order, so
+// they are bit for bit the same whatever the number of goroutines.
+func TestDeterministicAcrossProcs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	g, err := NewConvGeom(tensor.Shape{37, 16, 6, 6}, tensor.Shape{8, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, w, dy := randTensor(rng, -1, 1, 37, 16, 6, 6), randTensor(rng, -1, 1, 8, 16, 3, 3), randTensor(rng, -1, 1, 37, 8, 6, 6)
+	run := func() []float32 {
+		nx, nw := size(g.XShape()), size(g.WShape())
+		out := make([]float32, nx+nw+g.O)
+		if err := (CPU{}).ConvBackward(&g, x.Float32s(), w.Float32s(), dy.Float32s(), out[:nx], out[nx:nx+nw], out[nx+nw:]); err != nil {
+			t.Fatal(err)
+		}
+		mean, variance, dgamma, dbeta, sum := make([]float32, 16), make([]float32, 16), make([]float32, 16), make([]float32, 16), make([]float32, 16)
+		invstd := make([]float32, 16)
+		for i := range invstd {
+			invstd[i] = 1.5
+		}
+		k := CPU{}
+		if err := k.ChannelMoments(37, 16, 36, x.Float32s(), mean, variance); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.BatchNormGradParams(37, 16, 36, x.Float32s(), x.Float32s(), mean, invstd, dgamma, dbeta); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.ChannelSum(37, 16, 36, x.Float32s(), sum); err != nil {
+			t.Fatal(err)
+		}
+		return append(append(append(append(append(out, mean...), variance...), dgamma...), dbeta...), sum...)
+	}
+	saved := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(saved)
+	one := run()
+	runtime.GOMAXPROCS(3)
+	three := run()
+	for i := range one {
+		if math.Float32bits(one[i]) != math.Float32bits(three[i]) {
+			t.Fatalf("value %d: %v with one goroutine, %v with three", i, one[i], three[i])
+		}
+	}
 }
