@@ -119,13 +119,18 @@ func Save(path string, params []*nn.Param, meta Meta, opts ...Option) error {
 			ts = append(ts, tensorOut{name: t.Name, shape: t.Shape, data: t.Data})
 		}
 	}
-	if err := writeAtomic(path, func(w io.Writer) error { return writeFile(w, ts, md) }); err != nil {
+	if err := WriteFileAtomic(path, func(w io.Writer) error { return writeFile(w, ts, md) }); err != nil {
 		return fmt.Errorf("checkpoint: save %s: %w", path, err)
 	}
 	return nil
 }
 
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
+// WriteFileAtomic writes the file at path through write, atomically: the bytes go to a
+// temporary file in the same directory, which is synced, closed and renamed over path, and
+// the directory is synced. On any error the temporary file is removed and an earlier file
+// at path is left as it was. The file gets mode 0644. Checkpoints, reports and settings
+// files of the project are all written this way.
+func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

@@ -1,16 +1,14 @@
 package ssl
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/selfsup/selfsup/checkpoint"
 	"github.com/selfsup/selfsup/nn"
 )
 
@@ -89,43 +87,9 @@ func prod(shape []int) int {
 	return p
 }
 
-// writeFileAtomic writes a file atomically: a temporary file in the same directory,
-// synced, then renamed over path.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 // writeJSONAtomic writes v as indented JSON to path, atomically.
 func writeJSONAtomic(path string, v any) error {
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return checkpoint.WriteFileAtomic(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/selfsup/selfsup/checkpoint"
 	"github.com/selfsup/selfsup/folds"
 	"github.com/selfsup/selfsup/ssl"
 )
@@ -93,7 +94,7 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *outPath == "-" {
 		return write(stdout)
 	}
-	if err := writeAtomic(*outPath, write); err != nil {
+	if err := checkpoint.WriteFileAtomic(*outPath, write); err != nil {
 		return fmt.Errorf("-o %s: %w", *outPath, err)
 	}
 	for _, br := range plan.Budgets {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/selfsup/selfsup/checkpoint"
 	"github.com/selfsup/selfsup/folds"
 	"github.com/selfsup/selfsup/ssl"
 )
@@ -520,10 +521,14 @@ func writeConfig(out string, cfg runConfig) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(out, configFile), func(w io.Writer) error {
+	path := filepath.Join(out, configFile)
+	if err := checkpoint.WriteFileAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
-	})
+	}); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // writeReport writes the report files and plots into out and returns their paths.
@@ -534,8 +539,8 @@ func writeReport(out string, rep *ssl.Report) ([]string, error) {
 		write func(io.Writer) error
 	}{{reportMD, rep.WriteMarkdown}, {reportCSV, rep.WriteCSV}, {reportJSON, rep.WriteJSON}} {
 		path := filepath.Join(out, f.name)
-		if err := writeAtomic(path, f.write); err != nil {
-			return files, err
+		if err := checkpoint.WriteFileAtomic(path, f.write); err != nil {
+			return files, fmt.Errorf("%s: %w", path, err)
 		}
 		files = append(files, path)
 	}
@@ -544,26 +549,4 @@ func writeReport(out string, rep *ssl.Report) ([]string, error) {
 		files = append(files, fmt.Sprintf("%d plots in %s", len(plots), filepath.Join(out, plotsDir)))
 	}
 	return files, err
-}
-
-// writeAtomic writes path through a temporary file renamed into place.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
 }
