@@ -77,39 +77,21 @@ func serialPiece(extent, per int) int {
 }
 
 // owRange returns the output columns [lo, hi) whose input column ow*SW-PadL+kj lies in [0, W).
-func (g *ConvGeom) owRange(kj int) (lo, hi int) {
-	off := kj - g.PadL
-	if off < 0 {
-		lo = (-off + g.SW - 1) / g.SW
-	}
-	if last := g.W - 1 - off; last >= 0 {
-		hi = last/g.SW + 1
-	}
-	if hi > g.OW {
-		hi = g.OW
-	}
-	if hi < lo {
-		hi = lo
-	}
-	return lo, hi
-}
+func (g *ConvGeom) owRange(kj int) (lo, hi int) { return validRange(kj-g.PadL, g.SW, g.W, g.OW) }
 
 // ohRange returns the output rows [lo, hi) whose input row oh*SH-PadT+ki lies in [0, H).
-func (g *ConvGeom) ohRange(ki int) (lo, hi int) {
-	off := ki - g.PadT
+func (g *ConvGeom) ohRange(ki int) (lo, hi int) { return validRange(ki-g.PadT, g.SH, g.H, g.OH) }
+
+// validRange returns the outputs [lo, hi) of out whose input o*stride+off lies in [0, in).
+func validRange(off, stride, in, out int) (lo, hi int) {
 	if off < 0 {
-		lo = (-off + g.SH - 1) / g.SH
+		lo = (-off + stride - 1) / stride
 	}
-	if last := g.H - 1 - off; last >= 0 {
-		hi = last/g.SH + 1
+	if last := in - 1 - off; last >= 0 {
+		hi = last/stride + 1
 	}
-	if hi > g.OH {
-		hi = g.OH
-	}
-	if hi < lo {
-		hi = lo
-	}
-	return lo, hi
+	hi = min(hi, out)
+	return lo, max(hi, lo)
 }
 
 // colStride returns the row stride of an im2col matrix with P columns: P, plus 16 when P
