@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func TestBudgetsAgainstReference(t *testing.T) {
 					want = append(want, i)
 				}
 			}
-			if len(want) != nl || !equalInts(got[r], want) {
+			if len(want) != nl || !slices.Equal(got[r], want) {
 				t.Errorf("n_labels=%d seed=%d run %d differs from scikit-learn's fold %d", nl, *c.RandomState, r, r)
 			}
 		}
@@ -102,7 +103,7 @@ func TestBudgetsPlan(t *testing.T) {
 	}
 	for i := range p.Budgets {
 		for r := range p.Budgets[i].Runs {
-			if !equalInts(p.Budgets[i].Runs[r], p2.Budgets[i].Runs[r]) {
+			if !slices.Equal(p.Budgets[i].Runs[r], p2.Budgets[i].Runs[r]) {
 				t.Fatal("Plan is not deterministic")
 			}
 		}
@@ -230,7 +231,7 @@ func TestPlanWriteRead(t *testing.T) {
 	}
 	for i := range p.Budgets {
 		for r := range p.Budgets[i].Runs {
-			if !equalInts(p.Budgets[i].Runs[r], q.Budgets[i].Runs[r]) {
+			if !slices.Equal(p.Budgets[i].Runs[r], q.Budgets[i].Runs[r]) {
 				t.Fatalf("budget %d run %d differs after the round trip", i, r)
 			}
 		}

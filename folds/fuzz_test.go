@@ -1,6 +1,7 @@
 package folds
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -96,7 +97,7 @@ func FuzzStratifiedKFold(f *testing.F) {
 			}
 		}
 		b, err := s.Assign(labels)
-		if err != nil || !equalInts(a.TestFold, b.TestFold) {
+		if err != nil || !slices.Equal(a.TestFold, b.TestFold) {
 			t.Fatalf("second Assign differs (%v)", err)
 		}
 	})

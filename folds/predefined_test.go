@@ -1,6 +1,7 @@
 package folds
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,7 +20,7 @@ func TestPredefined(t *testing.T) {
 		{Train: []int{5}, Test: []int{0, 1, 2, 3, 4}},
 	}
 	for f := range want {
-		if !equalInts(splits[f].Train, want[f].Train) || !equalInts(splits[f].Test, want[f].Test) {
+		if !slices.Equal(splits[f].Train, want[f].Train) || !slices.Equal(splits[f].Test, want[f].Test) {
 			t.Errorf("fold %d = %+v, want %+v", f, splits[f], want[f])
 		}
 	}
@@ -77,16 +78,4 @@ func TestPredefinedErrors(t *testing.T) {
 			t.Errorf("Predefined(%v, %d) = %v, want an error containing %q", tc.folds, tc.n, err, tc.want)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,32 +47,20 @@ func TestParamCountsMatchKeras(t *testing.T) {
 			t.Errorf("no parameter %q", name)
 		}
 	}
-	if !slicesEq(ps.Get("conv1/kernel").Value.Shape(), []int{16, 3, 3, 3}) || !slicesEq(ps.Get("fc/kernel").Value.Shape(), []int{16, 10}) {
+	if !slices.Equal(ps.Get("conv1/kernel").Value.Shape(), tensor.Shape{16, 3, 3, 3}) || !slices.Equal(ps.Get("fc/kernel").Value.Shape(), tensor.Shape{16, 10}) {
 		t.Errorf("kernel shapes %v, %v", ps.Get("conv1/kernel").Value.Shape(), ps.Get("fc/kernel").Value.Shape())
 	}
-	if !slicesEq(y.Shape(), []int{2, 16, 8, 8}) {
+	if !slices.Equal(y.Shape(), tensor.Shape{2, 16, 8, 8}) {
 		t.Errorf("same-padded conv output %v", y.Shape())
 	}
 	s2 := NewScope(G.NewGraph(), ps, true)
 	x2 := G.NewTensor(s2.Graph(), tensor.Float32, 4, G.WithShape(2, 3, 8, 8), G.WithName("x"))
-	if y2 := Conv2D(s2.In("c"), x2, 4, Kernel(3), Stride(2), NoBias()); !slicesEq(y2.Shape(), []int{2, 4, 3, 3}) {
+	if y2 := Conv2D(s2.In("c"), x2, 4, Kernel(3), Stride(2), NoBias()); !slices.Equal(y2.Shape(), tensor.Shape{2, 4, 3, 3}) {
 		t.Errorf("valid stride-2 conv output %v, want [2 4 3 3]", y2.Shape())
 	}
 	if ps.Get("c/bias") != nil {
 		t.Error("NoBias created a bias")
 	}
-}
-
-func slicesEq(a tensor.Shape, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLayerErrorsAreRecorded(t *testing.T) {

@@ -3,6 +3,7 @@ package exec
 import (
 	"fmt"
 	"reflect"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -12,15 +13,7 @@ func shapeEq(a, b tensor.Shape) bool {
 	if a.IsScalar() || b.IsScalar() {
 		return a.IsScalar() == b.IsScalar() && a.TotalSize() == b.TotalSize()
 	}
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(a, b)
 }
 
 // sameMemory reports whether v is a dense tensor whose data starts where
