@@ -22,7 +22,6 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
-	"github.com/selfsup/selfsup/backbone"
 	"github.com/selfsup/selfsup/internal/blas"
 	"github.com/selfsup/selfsup/internal/train"
 	"github.com/selfsup/selfsup/nn"
@@ -60,7 +59,7 @@ type benchResult struct {
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	model := fs.String("model", "resnet20", "model: resnet<6n+2> (ResNet v1, 10-class head) or convnet")
+	model := fs.String("model", "resnet20", "the backbone, with a 10-class head: "+modelHelp)
 	batch := fs.Int("batch", 128, "batch size")
 	steps := fs.Int("steps", 20, "timed training steps (and inference steps)")
 	warmup := fs.Int("warmup", 3, "untimed steps before timing")
@@ -113,17 +112,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func benchModel(name string) (ssl.Backbone, error) {
-	if name == "convnet" {
-		return backbone.ConvNet()
+	b, err := parseModel(name)
+	if err != nil {
+		return nil, fmt.Errorf("bench: --model %w", err)
 	}
-	if d, ok := strings.CutPrefix(name, "resnet"); ok {
-		depth, err := strconv.Atoi(d)
-		if err != nil {
-			return nil, fmt.Errorf("bench: --model %q: want resnet<depth> or convnet", name)
-		}
-		return backbone.ResNetV1(depth)
-	}
-	return nil, fmt.Errorf("bench: unknown --model %q: want resnet<depth> or convnet", name)
+	return b, nil
 }
 
 // classifier is the benchmarked network: the backbone, a 10-class dense head (he_normal,
