@@ -71,6 +71,6 @@ func ExampleFromPixels() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(ds.Len(), ds.Label(0) == ssl.Unlabeled)
+	fmt.Println(ds.Len(), ds.Label(0) == ssl.NoLabel)
 	// Output: 2 true
 }

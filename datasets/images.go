@@ -40,7 +40,7 @@ var lut = func() (t [256]float32) {
 // FromPixels wraps images that are already in memory. pix holds n images of 3 planes of h rows
 // of w bytes each (CHW per image, row-major planes), so len(pix) must be a multiple of 3*h*w.
 // labels is nil for an unlabeled set, or has one entry per image, each in [0, len(classes)) or
-// ssl.Unlabeled. The slices are kept, not copied: do not modify them afterwards.
+// ssl.NoLabel. The slices are kept, not copied: do not modify them afterwards.
 func FromPixels(pix []byte, labels []int, classes []string, h, w int) (*Images, error) {
 	if h <= 0 || w <= 0 {
 		return nil, fmt.Errorf("datasets: FromPixels: image size %dx%d must be positive", h, w)
@@ -57,7 +57,7 @@ func FromPixels(pix []byte, labels []int, classes []string, h, w int) (*Images, 
 		}
 		d.labels = make([]int32, n)
 		for i, l := range labels {
-			if l != ssl.Unlabeled && (l < 0 || l >= len(classes)) {
+			if l != ssl.NoLabel && (l < 0 || l >= len(classes)) {
 				return nil, fmt.Errorf("datasets: FromPixels: label %d of image %d out of range [0,%d)", l, i, len(classes))
 			}
 			d.labels[i] = int32(l)
@@ -75,14 +75,14 @@ func (d *Images) Shape() (c, h, w int) { return Channels, d.h, d.w }
 // Classes names the classes; it is nil for an unlabeled set.
 func (d *Images) Classes() []string { return d.classes }
 
-// Label returns the class of image i, or ssl.Unlabeled for an unlabeled set.
+// Label returns the class of image i, or ssl.NoLabel for an unlabeled set.
 // It panics if i is out of range, like a slice index.
 func (d *Images) Label(i int) int {
 	if d.labels == nil {
 		if i < 0 || i >= d.n {
 			panic(fmt.Sprintf("datasets: Label: index %d out of range [0,%d)", i, d.n))
 		}
-		return ssl.Unlabeled
+		return ssl.NoLabel
 	}
 	return int(d.labels[i])
 }

@@ -22,11 +22,11 @@ func testPixels(n, h, w int) []byte {
 }
 
 func TestFromPixels(t *testing.T) {
-	d, err := FromPixels(testPixels(4, 5, 7), []int{1, 0, ssl.Unlabeled, 1}, []string{"a", "b"}, 5, 7)
+	d, err := FromPixels(testPixels(4, 5, 7), []int{1, 0, ssl.NoLabel, 1}, []string{"a", "b"}, 5, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Len() != 4 || d.Label(2) != ssl.Unlabeled || d.Label(3) != 1 {
+	if d.Len() != 4 || d.Label(2) != ssl.NoLabel || d.Label(3) != 1 {
 		t.Fatalf("Len %d labels %v", d.Len(), ssl.Labels(d))
 	}
 	// Every byte value maps exactly as the generic path maps it.
@@ -38,7 +38,7 @@ func TestFromPixels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Label(0) != ssl.Unlabeled || u.Classes() != nil {
+	if u.Label(0) != ssl.NoLabel || u.Classes() != nil {
 		t.Fatal("unlabeled set has labels")
 	}
 	if !slices.Equal(fill(t, u, []int{0}), genericFill(t, u, []int{0})) {

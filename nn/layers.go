@@ -20,7 +20,7 @@ func done(s *Scope, n *G.Node, err error) *G.Node {
 
 // setL2 records the regularization coefficient on the parameter called name.
 func setL2(s *Scope, name string, c *config) {
-	if c.set&optL2 != 0 {
+	if c.set&optL2 != 0 && !s.frozen {
 		if p := s.params.Get(s.Name(name)); p != nil {
 			p.L2 = c.l2
 		}

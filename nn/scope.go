@@ -18,6 +18,7 @@ type Scope struct {
 	graph    *G.ExprGraph
 	params   *Params
 	training bool
+	frozen   bool
 	prefix   string
 	shared   *scopeState
 }
@@ -100,7 +101,7 @@ func (s *Scope) Variable(name string, shape []int, init Initializer, trainable b
 	if s.Failed() {
 		return nil
 	}
-	p, err := s.params.Variable(s.Name(name), shape, init, trainable)
+	p, err := s.params.Variable(s.Name(name), shape, init, trainable && !s.frozen)
 	if err != nil {
 		s.Fail(err)
 		return nil
@@ -138,6 +139,20 @@ func (s *Scope) WithTraining(training bool) *Scope {
 	c.training = training
 	return &c
 }
+
+// Frozen returns a copy of the scope whose parameters are created non-trainable and
+// without an L2 penalty: a second network that no gradient updates, such as the
+// momentum target of BYOL or MoCo, whose weights a step hook sets instead. Layers keep
+// the scope's training mode (a frozen network in a training scope still normalises with
+// batch statistics).
+func (s *Scope) Frozen() *Scope {
+	c := *s
+	c.frozen = true
+	return &c
+}
+
+// IsFrozen reports whether parameters created in the scope are non-trainable (Frozen).
+func (s *Scope) IsFrozen() bool { return s.frozen }
 
 // Used returns the parameters bound to nodes of this scope's graph, in the order of the
 // Params they belong to: the weights a loss built here can depend on.

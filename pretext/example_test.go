@@ -27,11 +27,13 @@ func ExampleRotate() {
 }
 
 // With AllRotations a batch of N images becomes 4N inputs, view-major: the first N are the
-// images as they are (target 0), the next N turned once (target 1), and so on.
+// images as they are (target 0), the next N turned once (target 1), and so on. Each input
+// is centred with the mean image first (here 0, so the pixels show through).
 func ExampleRotation_allRotations() {
 	task := pretext.Rotation(pretext.AllRotations())
-	b := &ssl.Batch{N: 2, C: 1, H: 2, W: 2, Views: task.Views(),
+	b := &ssl.Batch{N: 2, C: 1, H: 2, W: 2, Views: task.Views(), Valid: 2,
 		Images:  []float32{1, 2, 3, 4, 5, 6, 7, 8},
+		Mean:    make([]float32, 4),
 		Inputs:  make([]float32, 4*2*4),
 		Targets: make([]float32, 4*2),
 		Rand:    rand.New(rand.NewPCG(1, 2)), Training: true}

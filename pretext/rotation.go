@@ -68,20 +68,34 @@ func (t *RotationTask) CheckShape(c, h, w int) error {
 	return nil
 }
 
-// Prepare writes the rotated images and their rotation indices: with AllRotations view k
-// of every image is its rotation by k quarter turns, otherwise each image gets a rotation
-// drawn from b.Rand.
+// Prepare writes the rotated, centred images and their rotation indices: with
+// AllRotations view k of every image is its rotation by k quarter turns, otherwise each
+// image gets a rotation drawn from b.Rand. The image is centred before it is turned, as
+// the seed does (the rotated image minus the rotated mean image).
 func (t *RotationTask) Prepare(b *ssl.Batch) error {
 	if b.H != b.W {
 		return t.CheckShape(b.C, b.H, b.W)
 	}
+	per := b.C * b.H * b.W
+	if len(b.Mean) != per {
+		return fmt.Errorf("rotation: the mean image has %d values, want %d", len(b.Mean), per)
+	}
+	var means [4][]float32
 	for v := 0; v < b.Views; v++ {
 		for i := 0; i < b.N; i++ {
 			k := v
 			if !t.all {
 				k = b.Rand.IntN(4)
 			}
-			Rotate(b.Input(v, i), b.Image(i), b.C, b.H, k)
+			if means[k] == nil {
+				means[k] = make([]float32, per)
+				Rotate(means[k], b.Mean, b.C, b.H, k)
+			}
+			dst := b.Input(v, i)
+			Rotate(dst, b.Image(i), b.C, b.H, k)
+			for j, m := range means[k] {
+				dst[j] -= m
+			}
 			b.Targets[v*b.N+i] = float32(k)
 		}
 	}
@@ -90,14 +104,15 @@ func (t *RotationTask) Prepare(b *ssl.Batch) error {
 
 // Head is Dense(4, he_normal) in the scope "rotation" with a softmax cross-entropy loss;
 // the output is the logits.
-func (t *RotationTask) Head(s *nn.Scope, features, targets *G.Node) (loss, output *G.Node) {
-	logits := nn.Dense(s.In("rotation"), features, 4, nn.Init(nn.HeNormal))
-	return nn.SoftmaxCrossEntropy(s, logits, targets), logits
+func (t *RotationTask) Head(h *ssl.HeadInput) (loss, output *G.Node) {
+	s := h.Scope
+	logits := nn.Dense(s.In("rotation"), h.Features, 4, nn.Init(nn.HeNormal))
+	return nn.SoftmaxCrossEntropy(s, logits, h.Targets), logits
 }
 
-// Score is the accuracy of the predicted rotations of the first n inputs.
-func (t *RotationTask) Score(output, targets []float32, n int) float64 {
-	return ssl.Accuracy(output, targets, n)
+// Score is the accuracy of the predicted rotations of the batch's real images.
+func (t *RotationTask) Score(output, targets []float32, g ssl.Geometry) float64 {
+	return ssl.Accuracy(output, targets, g)
 }
 
 // Rotate writes into dst the image src (c planes of size×size, CHW) rotated by k quarter

@@ -71,7 +71,21 @@ func batchOf(task *RotationTask, n, size int, seed uint64) *ssl.Batch {
 	for i := range b.Images {
 		b.Images[i] = float32(i)
 	}
+	b.Mean = make([]float32, per)
+	for j := range b.Mean {
+		b.Mean[j] = float32(j%7) * 0.5
+	}
+	b.Valid = n
 	return b
+}
+
+// centredRotation is image i of b, centred with b.Mean and then rotated by k quarter turns.
+func centredRotation(b *ssl.Batch, i, k int) []float32 {
+	c := slices.Clone(b.Image(i))
+	b.Normalize(c)
+	out := make([]float32, len(c))
+	Rotate(out, c, b.C, b.H, k)
+	return out
 }
 
 func TestAllRotationsLayout(t *testing.T) {
@@ -83,14 +97,12 @@ func TestAllRotationsLayout(t *testing.T) {
 	if err := task.Prepare(b); err != nil {
 		t.Fatal(err)
 	}
-	want := make([]float32, 3*16)
 	for v := 0; v < 4; v++ {
 		for i := 0; i < 3; i++ {
 			if got := b.Targets[v*3+i]; got != float32(v) {
 				t.Fatalf("target of view %d of image %d is %v, want %d (view-major)", v, i, got, v)
 			}
-			Rotate(want, b.Image(i), 3, 4, v)
-			if !slices.Equal(b.Input(v, i), want) {
+			if want := centredRotation(b, i, v); !slices.Equal(b.Input(v, i), want) {
 				t.Fatalf("view %d of image %d is not the image rotated %d times", v, i, v)
 			}
 		}
@@ -115,11 +127,9 @@ func TestRandomRotationIsSeededAndCoversAll(t *testing.T) {
 		t.Fatal("different seeds drew the same 200 rotations")
 	}
 	count := [4]int{}
-	want := make([]float32, 48)
 	for i, k := range a.Targets {
 		count[int(k)]++
-		Rotate(want, a.Image(i), 3, 4, int(k))
-		if !slices.Equal(a.Input(0, i), want) {
+		if want := centredRotation(a, i, int(k)); !slices.Equal(a.Input(0, i), want) {
 			t.Fatalf("image %d is not rotated by its target %v", i, k)
 		}
 	}
@@ -144,18 +154,21 @@ func TestNonSquareImagesAreRefused(t *testing.T) {
 	}
 }
 
-func TestScoreIsAccuracyOfTheFirstN(t *testing.T) {
+func TestScoreCountsRealRowsOfEveryView(t *testing.T) {
 	task := Rotation()
 	out := []float32{
-		9, 0, 0, 0, // predicts 0
-		0, 0, 9, 0, // predicts 2
-		0, 9, 0, 0, // predicts 1 (padding row)
+		9, 0, 0, 0, // view 0, image 0: predicts 0
+		0, 0, 9, 0, // view 0, image 1: predicts 2
+		0, 9, 0, 0, // view 0, image 2 (padding): predicts 1
+		0, 9, 0, 0, // view 1, image 0: predicts 1
+		0, 0, 0, 9, // view 1, image 1: predicts 3
+		9, 0, 0, 0, // view 1, image 2 (padding): predicts 0
 	}
-	targets := []float32{0, 3, 1}
-	if got := task.Score(out, targets, 2); got != 0.5 {
-		t.Fatalf("score of the first 2 rows %v, want 0.5", got)
+	targets := []float32{0, 3, 1, 1, 3, 3}
+	if got := task.Score(out, targets, ssl.Geometry{N: 3, Views: 2, Valid: 2}); got != 0.75 {
+		t.Fatalf("score of 2 real images in 2 views %v, want 0.75", got)
 	}
-	if got := task.Score(out, targets, 3); got != 2.0/3 {
-		t.Fatalf("score of 3 rows %v, want 2/3", got)
+	if got := task.Score(out, targets, ssl.Geometry{N: 3, Views: 2, Valid: 3}); got != 4.0/6 {
+		t.Fatalf("score of all 6 rows %v, want 4/6", got)
 	}
 }

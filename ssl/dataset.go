@@ -5,8 +5,9 @@ import (
 	"image"
 )
 
-// Unlabeled is the label of an image that has none.
-const Unlabeled = -1
+// NoLabel is the label of an image that has none (an unlabeled image). Package datasets
+// uses the same value, -1.
+const NoLabel = -1
 
 // Dataset is a finite, indexable set of RGB images, the input of every stage of the pipeline.
 //
@@ -16,7 +17,7 @@ type Dataset interface {
 	Len() int
 	// Image returns image i, 0 <= i < Len(). Its pixels are RGB; alpha, if any, is ignored.
 	Image(i int) image.Image
-	// Label returns the class index of image i in [0, len(Classes())), or Unlabeled.
+	// Label returns the class index of image i in [0, len(Classes())), or NoLabel.
 	Label(i int) int
 	// Classes names the classes; it may be empty for an unlabeled set.
 	Classes() []string

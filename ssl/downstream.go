@@ -83,37 +83,52 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	for _, p := range trg.Params() {
 		res.TrainedParams += len(p.Data())
 	}
-	fd := &feeder{ds: pl.train, mean: mean, per: per}
+	bufs := [2]*stepBuf{newStepBuf(B, per, 0, 0), newStepBuf(B, per, 0, 0)}
+	geom := Geometry{N: B, Views: 1, Valid: B}
 	for e := 0; e < cfg.epochs; e++ {
 		te := time.Now()
 		perm := slices.Clone(idx)
 		newRand(pl.cfg.seed, tagRunShuffle, uint64(nl), uint64(r), uint64(e)).Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		st := EpochStats{Epoch: e, LR: float64(sched.LR(e, int(tr.Steps)))}
-		for s := 0; s < steps; s++ {
+		produce := func(s int, sb *stepBuf) error {
+			if err := fillRaw(pl.train, sb.images, sb.labels, perm[s*B:(s+1)*B]); err != nil {
+				return fmt.Errorf("%s: reading images: %w", tag, err)
+			}
+			if a := cfg.augment; a != nil {
+				seed := derive(pl.cfg.seed, tagRunAugment, uint64(nl), uint64(r), uint64(e), uint64(s))
+				if err := a.Augment(sb.images, sb.images, B, pl.c, pl.h, pl.w, seed); err != nil {
+					return fmt.Errorf("%s: augmentation %s: %w", tag, a.Name(), err)
+				}
+			}
+			subtractMean(sb.images, mean)
+			return nil
+		}
+		consume := func(s int, sb *stepBuf) error {
 			if err := ctx.Err(); err != nil {
-				return RunResult{}, fmt.Errorf("%s: epoch %d, step %d: %w", tag, e+1, s, err)
+				return fmt.Errorf("%s: epoch %d, step %d: %w", tag, e+1, s, err)
 			}
-			batch := perm[s*B : (s+1)*B]
-			if err := fd.fill(trg.Input(), batch); err != nil {
-				return RunResult{}, fmt.Errorf("%s: reading images: %w", tag, err)
-			}
+			copy(trg.Input(), sb.images)
 			t := trg.Targets()
-			for k, i := range batch {
-				t[k] = float32(pl.trainLabels[i])
+			for k, l := range sb.labels {
+				t[k] = float32(l)
 			}
 			loss, err := tr.Step(ctx, e)
 			if err != nil {
-				return RunResult{}, fmt.Errorf("%s: epoch %d: %w", tag, e+1, err)
+				return fmt.Errorf("%s: epoch %d: %w", tag, e+1, err)
 			}
 			out, err := trg.Output()
 			if err != nil {
-				return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+				return fmt.Errorf("%s: %w", tag, err)
 			}
 			st.Loss += loss
-			st.Accuracy += Accuracy(out, t, B)
+			st.Accuracy += Accuracy(out, t, geom)
 			if pl.cfg.progress != nil {
 				pl.cfg.progress(Progress{Stage: method, NLabels: nl, Run: r, Epoch: e, Epochs: cfg.epochs, Step: s + 1, Steps: steps, Loss: st.Loss / float64(s+1)})
 			}
+			return nil
+		}
+		if err := pipelined(steps, bufs, produce, consume); err != nil {
+			return RunResult{}, err
 		}
 		st.Loss /= float64(steps)
 		st.Accuracy /= float64(steps)

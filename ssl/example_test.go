@@ -25,7 +25,8 @@ func (flipTask) Name() string            { return "flip" }
 func (flipTask) Views() int              { return 1 }
 func (flipTask) TargetShape(n int) []int { return []int{n} }
 
-// Prepare mirrors a random half of the images; the target says which.
+// Prepare mirrors a random half of the images; the target says which. The images come
+// raw, in [0, 1]; Normalize centres each input as the network expects.
 func (flipTask) Prepare(b *ssl.Batch) error {
 	for i := 0; i < b.N; i++ {
 		src, dst := b.Image(i), b.Input(0, i)
@@ -40,20 +41,21 @@ func (flipTask) Prepare(b *ssl.Batch) error {
 				}
 			}
 		}
+		b.Normalize(dst)
 		b.Targets[i] = float32(flip)
 	}
 	return nil
 }
 
 // Head is a two-way classifier on the backbone's features.
-func (flipTask) Head(s *nn.Scope, features, targets *G.Node) (loss, output *G.Node) {
-	logits := nn.Dense(s.In("flip"), features, 2)
-	return nn.SoftmaxCrossEntropy(s, logits, targets), logits
+func (flipTask) Head(h *ssl.HeadInput) (loss, output *G.Node) {
+	logits := nn.Dense(h.Scope.In("flip"), h.Features, 2)
+	return nn.SoftmaxCrossEntropy(h.Scope, logits, h.Targets), logits
 }
 
 // Score is the accuracy of the flip predictions.
-func (flipTask) Score(output, targets []float32, n int) float64 {
-	return ssl.Accuracy(output, targets, n)
+func (flipTask) Score(output, targets []float32, g ssl.Geometry) float64 {
+	return ssl.Accuracy(output, targets, g)
 }
 
 // ramps is a toy dataset of 8x8 images: a horizontal ramp, bright on the left, in red

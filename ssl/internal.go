@@ -21,6 +21,8 @@ const (
 	tagPretrainValidate
 	tagRunParams
 	tagRunShuffle
+	tagPretrainAugment
+	tagRunAugment
 )
 
 // mix is SplitMix64's finaliser.
@@ -58,13 +60,97 @@ func (f *feeder) fill(dst []float32, idx []int) error {
 	if err := FillBatch(f.ds, dst, idx); err != nil {
 		return err
 	}
-	for k := range idx {
-		img := dst[k*f.per : (k+1)*f.per]
-		for j, m := range f.mean {
+	subtractMean(dst[:len(idx)*f.per], f.mean)
+	return nil
+}
+
+// subtractMean subtracts the mean image from every image of imgs, in place.
+func subtractMean(imgs, mean []float32) {
+	per := len(mean)
+	for k := 0; k+per <= len(imgs); k += per {
+		img := imgs[k : k+per]
+		for j, m := range mean {
 			img[j] -= m
 		}
 	}
+}
+
+// fillRaw writes the raw images idx of ds (scaled to [0, 1]) into images and their
+// labels into labels.
+func fillRaw(ds Dataset, images []float32, labels []int, idx []int) error {
+	if err := FillBatch(ds, images, idx); err != nil {
+		return err
+	}
+	for k, i := range idx {
+		labels[k] = ds.Label(i)
+	}
 	return nil
+}
+
+// stepBuf holds one batch on its way to a training step: the source images and labels,
+// and the network inputs and targets made from them.
+type stepBuf struct {
+	images  []float32
+	labels  []int
+	inputs  []float32
+	targets []float32
+}
+
+func newStepBuf(n, per, inputs, targets int) *stepBuf {
+	return &stepBuf{images: make([]float32, n*per), labels: make([]int, n), inputs: make([]float32, inputs), targets: make([]float32, targets)}
+}
+
+// pipelined runs produce(k, buf) for k = 0..n-1 on a goroutine of its own, one batch
+// ahead of consume(k, buf), which runs on the caller's: reading and augmenting the next
+// batch overlaps the current training step. Both see the batches in order, so the
+// results do not depend on the timing. It returns the first error of either side.
+func pipelined(n int, bufs [2]*stepBuf, produce, consume func(k int, b *stepBuf) error) error {
+	free := make(chan *stepBuf, len(bufs))
+	for _, b := range bufs {
+		free <- b
+	}
+	ready := make(chan *stepBuf, len(bufs))
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	var perr error
+	go func() {
+		defer close(done)
+		defer close(ready)
+		for k := 0; k < n; k++ {
+			var b *stepBuf
+			select {
+			case b = <-free:
+			case <-quit:
+				return
+			}
+			if err := produce(k, b); err != nil {
+				perr = err
+				return
+			}
+			select {
+			case ready <- b:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var cerr error
+	for k := 0; k < n; k++ {
+		b, ok := <-ready
+		if !ok {
+			break
+		}
+		if cerr = consume(k, b); cerr != nil {
+			break
+		}
+		free <- b
+	}
+	close(quit)
+	<-done
+	if cerr != nil {
+		return cerr
+	}
+	return perr
 }
 
 // padRows fills rows n.. of buf (rows of size row) with copies of rows 0..n-1, cyclically.

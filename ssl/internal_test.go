@@ -110,13 +110,13 @@ func TestPadRows(t *testing.T) {
 
 func TestAccuracyAndCrossEntropy(t *testing.T) {
 	logits := []float32{2, 1, 0, 0, 0, 3}
-	if got := Accuracy(logits, []float32{0, 2}, 2); got != 1 {
+	if got := Accuracy(logits, []float32{0, 2}, Geometry{N: 2, Views: 1, Valid: 2}); got != 1 {
 		t.Fatalf("accuracy %v, want 1", got)
 	}
-	if got := Accuracy(logits, []float32{1, 2}, 2); got != 0.5 {
+	if got := Accuracy(logits, []float32{1, 2}, Geometry{N: 2, Views: 1, Valid: 2}); got != 0.5 {
 		t.Fatalf("accuracy %v, want 0.5", got)
 	}
-	if got := Accuracy(logits, []float32{1, 2}, 0); got != 0 {
+	if got := Accuracy(logits, []float32{1, 2}, Geometry{N: 2, Views: 1, Valid: 0}); got != 0 {
 		t.Fatalf("accuracy of no rows %v, want 0", got)
 	}
 	want := -math.Log(math.Exp(2) / (math.Exp(2) + math.Exp(1) + 1))

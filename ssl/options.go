@@ -61,6 +61,7 @@ type config struct {
 
 	valFrac float64
 	valSet  Dataset
+	augment Augmentation
 
 	seed     uint64
 	logger   *slog.Logger
@@ -171,6 +172,31 @@ func Schedule(name string, f ScheduleFunc) Option {
 		c.newSched, c.schedName = f, name
 		return nil
 	}}
+}
+
+// Augment transforms the images of every training batch of the stage with a before they
+// are normalised (package augment has the transforms and the recipes, e.g.
+// augment.KerasShiftFlip() for the seed's shifts and flips). Given to a Transfer (or to
+// New) it applies to the downstream training of both methods, SL and SSL+SL, alike;
+// given to Pretrain (or New) it applies to the source images before the pretext task
+// makes its views. Validation and test images are never augmented. The augmentation's
+// Name is part of the settings a checkpoint is resumed under. Default: none.
+func Augment(a Augmentation) Option {
+	return Option{"Augment", anywhere, func(c *config) error {
+		if a == nil {
+			return errors.New("nil augmentation")
+		}
+		c.augment = a
+		return nil
+	}}
+}
+
+// augmentName is the augmentation's name for fingerprints and reports, "none" without one.
+func (c *config) augmentName() string {
+	if c.augment == nil {
+		return "none"
+	}
+	return c.augment.Name()
 }
 
 // ConstantLR makes the stage train at its learning rate throughout (optim.Constant).

@@ -468,7 +468,7 @@ func TestBadConfigurationsFailBeforeTraining(t *testing.T) {
 // unlabeledView hides the labels of a dataset.
 type unlabeledView struct{ *synth }
 
-func (unlabeledView) Label(int) int { return ssl.Unlabeled }
+func (unlabeledView) Label(int) int { return ssl.NoLabel }
 
 // nanTask is the rotation task whose inputs turn to NaN from the second epoch on.
 type nanTask struct {

@@ -206,7 +206,7 @@ func (pl *plan) checkLabels() error {
 	for what, labels := range map[string][]int{"training": pl.trainLabels, "test": pl.testLabels} {
 		for i, l := range labels {
 			if l < 0 || l >= pl.classes {
-				if l == Unlabeled {
+				if l == NoLabel {
 					return fmt.Errorf("ssl: Evaluate: %s image %d has no label", what, i)
 				}
 				return fmt.Errorf("ssl: Evaluate: %s image %d has label %d, outside [0, %d)", what, i, l, pl.classes)
@@ -227,6 +227,11 @@ func (pl *plan) planPretrain() error {
 	}
 	if sc, ok := task.(ShapeChecker); ok {
 		if err := sc.CheckShape(pl.c, pl.h, pl.w); err != nil {
+			return fmt.Errorf("ssl: Pretrain: task %s: %w", task.Name(), err)
+		}
+	}
+	if dc, ok := task.(DataChecker); ok {
+		if err := dc.CheckData(ds); err != nil {
 			return fmt.Errorf("ssl: Pretrain: task %s: %w", task.Name(), err)
 		}
 	}
@@ -266,7 +271,7 @@ func (pl *plan) planPretrain() error {
 	if ts := task.TargetShape(b); ts != nil {
 		targets = ts
 	}
-	loss, out, err := checkBuild(true, []int{b, pl.c, pl.h, pl.w}, targets, pl.pretextBuild())
+	loss, out, err := checkBuild(true, []int{b, pl.c, pl.h, pl.w}, targets, pl.pretextBuild(nil))
 	if err != nil {
 		return fmt.Errorf("ssl: Pretrain: building %s with task %s on %dx%dx%d images: %w", pl.p.backbone.Name(), task.Name(), pl.c, pl.h, pl.w, err)
 	}
@@ -280,12 +285,17 @@ func (pl *plan) planPretrain() error {
 	if pl.pre.valSet != nil {
 		valName = fmt.Sprintf("set of %d images", pl.pre.valSet.Len())
 	}
-	pl.preFP = fingerprint{
+	fp := fingerprint{
 		"stage": "pretrain", "backbone": pl.p.backbone.Name(), "task": task.Name(),
 		"unlabeled_images": n, "shape": []int{pl.c, pl.h, pl.w}, "validation": valName,
 		"epochs": pl.pre.epochs, "batch": pl.pre.batch, "lr": pl.pre.lr, "optimizer": pl.pre.optName,
 		"schedule": pl.pre.schedName, "seed": pl.cfg.seed,
-	}.encode()
+	}
+	if pl.pre.augment != nil {
+		// Only with an augmentation, so that directories written before it existed resume.
+		fp["augment"] = pl.pre.augmentName()
+	}
+	pl.preFP = fp.encode()
 	return nil
 }
 
@@ -297,9 +307,43 @@ func indices(n int) []int {
 	return out
 }
 
-// pretextBuild returns the pretext network: backbone, then the task's head.
-func (pl *plan) pretextBuild() train.BuildFunc {
+// pretextNet records what building a pretext network exposed: the backbone's features
+// and the nodes the head exposed for a StepHook.
+type pretextNet struct {
+	features *G.Node
+	exposed  map[string]*G.Node
+}
+
+// keep lists the recorded nodes, for train.Spec.Keep.
+func (n *pretextNet) keep() []*G.Node {
+	out := []*G.Node{n.features}
+	names := make([]string, 0, len(n.exposed))
+	for name := range n.exposed {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		out = append(out, n.exposed[name])
+	}
+	return out
+}
+
+// value returns StepInfo's reader of the exposed nodes of g.
+func (n *pretextNet) value(g *train.Graph) func(string) ([]float32, error) {
+	return func(name string) ([]float32, error) {
+		node, ok := n.exposed[name]
+		if !ok {
+			return nil, fmt.Errorf("ssl: StepInfo.Value(%q): the head exposed no node of that name", name)
+		}
+		return g.Value(node)
+	}
+}
+
+// pretextBuild returns the pretext network: backbone, then the task's head. net, when
+// not nil, records the features and the exposed nodes.
+func (pl *plan) pretextBuild(net *pretextNet) train.BuildFunc {
 	b, task := pl.p.backbone, pl.p.task
+	V := task.Views()
 	return func(s *nn.Scope, x, t *G.Node) (*G.Node, *G.Node) {
 		f := b.Build(s.In(BackboneScope), x)
 		if s.Failed(f) {
@@ -309,7 +353,12 @@ func (pl *plan) pretextBuild() train.BuildFunc {
 			s.Fail(fmt.Errorf("backbone %s returns features of shape %v, want [N, features]", b.Name(), f.Shape()))
 			return nil, nil
 		}
-		return task.Head(s.In(PretextScope), f, t)
+		h := &HeadInput{Scope: s.In(PretextScope), Features: f, Input: x, Targets: t, Backbone: b, N: x.Shape()[0] / V, Views: V}
+		loss, out := task.Head(h)
+		if net != nil {
+			net.features, net.exposed = f, h.exposed
+		}
+		return loss, out
 	}
 }
 
@@ -409,6 +458,9 @@ func (pl *plan) runFingerprint(method string, nLabels, run int, idx []int, pre *
 		"shape": []int{pl.c, pl.h, pl.w}, "epochs": pl.down.epochs, "batch": pl.down.batch, "lr": pl.down.lr,
 		"optimizer": pl.down.optName, "schedule": pl.down.schedName, "seed": pl.cfg.seed,
 		"transfer": "none", "pretrain": "none",
+	}
+	if pl.down.augment != nil {
+		fp["augment"] = pl.down.augmentName()
 	}
 	if method == MethodSSL {
 		fp["transfer"] = pl.p.transfer.Name()

@@ -97,16 +97,23 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 	V, B := task.Views(), cfg.batch
 	per := pl.c * pl.h * pl.w
 	ps := nn.NewParams(derive(pl.cfg.seed, tagPretrainParams))
-	spec := train.Spec{Params: ps, Training: true, Input: []int{B * V, pl.c, pl.h, pl.w}, Targets: task.TargetShape(B * V), Build: pl.pretextBuild()}
+	trainNet, evalNet := &pretextNet{}, &pretextNet{}
+	spec := train.Spec{Params: ps, Training: true, Input: []int{B * V, pl.c, pl.h, pl.w}, Targets: task.TargetShape(B * V),
+		Build: pl.pretextBuild(trainNet), Keep: trainNet.keep}
 	trg, err := train.Compile(spec)
 	if err != nil {
 		return nil, fmt.Errorf("ssl: Pretrain: compiling the training network: %w", err)
 	}
 	var evg *train.Graph
 	if len(pl.preVal) > 0 {
-		spec.Training = false
+		spec.Training, spec.Build, spec.Keep = false, pl.pretextBuild(evalNet), evalNet.keep
 		if evg, err = train.Compile(spec); err != nil {
 			return nil, fmt.Errorf("ssl: Pretrain: compiling the validation network: %w", err)
+		}
+	}
+	if init, ok := task.(ParamsInitializer); ok {
+		if err := init.InitParams(ps); err != nil {
+			return nil, fmt.Errorf("ssl: Pretrain: task %s: InitParams: %w", task.Name(), err)
 		}
 	}
 	steps := len(pl.preTrain) / B
@@ -180,48 +187,71 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 		return append(out, meanParam)
 	}
 
-	fd := &feeder{ds: pl.p.unlabeled, mean: mean, per: per}
-	vfd := &feeder{ds: pl.preValDS, mean: mean, per: per}
-	src := make([]float32, B*per)
+	hook, hooked := task.(StepHook)
+	info := &StepInfo{Params: ps, Epochs: cfg.epochs, Steps: int64(cfg.epochs * steps),
+		Geometry: Geometry{N: B, Views: V, Valid: B}, value: trainNet.value(trg)}
+	bufs := [2]*stepBuf{newStepBuf(B, per, len(trg.Input()), len(trg.Targets())), newStepBuf(B, per, len(trg.Input()), len(trg.Targets()))}
 	for e := start; e < cfg.epochs; e++ {
 		t0 := time.Now()
 		perm := slices.Clone(pl.preTrain)
 		newRand(pl.cfg.seed, tagPretrainShuffle, uint64(e)).Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		rng := newRand(pl.cfg.seed, tagPretrainPrepare, uint64(e))
 		st := EpochStats{Epoch: e, LR: float64(sched.LR(e, int(tr.Steps)))}
-		for s := 0; s < steps; s++ {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("ssl: Pretrain: epoch %d, step %d: %w", e+1, s, err)
+		produce := func(s int, sb *stepBuf) error {
+			idx := perm[s*B : (s+1)*B]
+			if err := fillRaw(pl.p.unlabeled, sb.images, sb.labels, idx); err != nil {
+				return fmt.Errorf("ssl: Pretrain: reading images: %w", err)
 			}
-			if err := fd.fill(src, perm[s*B:(s+1)*B]); err != nil {
-				return nil, fmt.Errorf("ssl: Pretrain: reading images: %w", err)
+			if a := cfg.augment; a != nil {
+				if err := a.Augment(sb.images, sb.images, B, pl.c, pl.h, pl.w, derive(pl.cfg.seed, tagPretrainAugment, uint64(e), uint64(s))); err != nil {
+					return fmt.Errorf("ssl: Pretrain: augmentation %s: %w", a.Name(), err)
+				}
 			}
-			b := Batch{N: B, C: pl.c, H: pl.h, W: pl.w, Views: V, Images: src, Inputs: trg.Input(), Targets: trg.Targets(), Rand: rng, Training: true}
+			b := Batch{N: B, C: pl.c, H: pl.h, W: pl.w, Views: V, Valid: B, Images: sb.images, Labels: sb.labels, Mean: mean,
+				Inputs: sb.inputs, Targets: sb.targets, Rand: rng, Training: true}
 			if err := task.Prepare(&b); err != nil {
-				return nil, fmt.Errorf("ssl: Pretrain: task %s: Prepare: %w", task.Name(), err)
+				return fmt.Errorf("ssl: Pretrain: task %s: Prepare: %w", task.Name(), err)
 			}
+			return nil
+		}
+		consume := func(s int, sb *stepBuf) error {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("ssl: Pretrain: epoch %d, step %d: %w", e+1, s, err)
+			}
+			copy(trg.Input(), sb.inputs)
+			copy(trg.Targets(), sb.targets)
 			loss, err := tr.Step(ctx, e)
 			if err != nil {
-				return nil, fmt.Errorf("ssl: Pretrain: epoch %d: %w", e+1, err)
+				return fmt.Errorf("ssl: Pretrain: epoch %d: %w", e+1, err)
 			}
 			st.Loss += loss
 			if scored {
 				out, err := trg.Output()
 				if err != nil {
-					return nil, fmt.Errorf("ssl: Pretrain: %w", err)
+					return fmt.Errorf("ssl: Pretrain: %w", err)
 				}
-				st.Accuracy += scorer.Score(out, trg.Targets(), B*V)
+				st.Accuracy += scorer.Score(out, trg.Targets(), info.Geometry)
+			}
+			if hooked {
+				info.Epoch, info.Step = e, tr.Steps
+				if err := hook.AfterStep(info); err != nil {
+					return fmt.Errorf("ssl: Pretrain: task %s: AfterStep (epoch %d, step %d): %w", task.Name(), e+1, s, err)
+				}
 			}
 			if pl.cfg.progress != nil {
 				pl.cfg.progress(Progress{Stage: "pretrain", Epoch: e, Epochs: cfg.epochs, Step: s + 1, Steps: steps, Loss: st.Loss / float64(s+1)})
 			}
+			return nil
+		}
+		if err := pipelined(steps, bufs, produce, consume); err != nil {
+			return nil, err
 		}
 		st.Loss /= float64(steps)
 		st.Accuracy /= float64(steps)
 		metric := st.Loss
 		improved := true
 		if evg != nil {
-			if st.ValLoss, st.ValScore, err = pl.validatePretext(ctx, evg, vfd, src); err != nil {
+			if st.ValLoss, st.ValScore, err = pl.validatePretext(ctx, evg, mean, bufs[0]); err != nil {
 				return nil, err
 			}
 			metric = st.ValLoss
@@ -276,17 +306,14 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 }
 
 // validatePretext runs the validation images through the inference network once and
-// returns the mean loss and score per image. The last batch is padded with copies of its
-// own inputs; the score ignores the padding, the loss (a mean over the batch computed by
-// the graph) counts those copies again.
-func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, fd *feeder, src []float32) (loss, score float64, err error) {
+// returns the mean loss and score per source image. A partial last batch is filled up
+// with copies of its images (Batch.Valid says how many are real), so the view-major
+// layout holds; the score counts the real rows only, the loss (a mean over the batch
+// computed by the graph) counts the copies too.
+func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, mean []float32, sb *stepBuf) (loss, score float64, err error) {
 	task := pl.p.task
 	scorer, scored := task.(Scorer)
-	V, B, per := task.Views(), pl.pre.batch, fd.per
-	tsz := 0
-	if t := ev.Targets(); t != nil {
-		tsz = len(t) / (B * V)
-	}
+	V, B, per := task.Views(), pl.pre.batch, pl.c*pl.h*pl.w
 	rng := newRand(pl.cfg.seed, tagPretrainValidate)
 	n := len(pl.preVal)
 	for first := 0; first < n; first += B {
@@ -294,21 +321,17 @@ func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, fd *feeder
 			return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
 		}
 		m := min(B, n-first)
-		if err := fd.fill(src[:m*per], pl.preVal[first:first+m]); err != nil {
+		if err := fillRaw(pl.preValDS, sb.images[:m*per], sb.labels[:m], pl.preVal[first:first+m]); err != nil {
 			return 0, 0, fmt.Errorf("ssl: Pretrain: reading validation images: %w", err)
 		}
-		b := Batch{N: m, C: pl.c, H: pl.h, W: pl.w, Views: V, Images: src[:m*per], Inputs: ev.Input()[:m*V*per], Rand: rng}
-		if tsz > 0 {
-			b.Targets = ev.Targets()[:m*V*tsz]
+		padRows(sb.images, per, m)
+		for k := m; k < B; k++ {
+			sb.labels[k] = sb.labels[k%m]
 		}
+		b := Batch{N: B, C: pl.c, H: pl.h, W: pl.w, Views: V, Valid: m, Images: sb.images, Labels: sb.labels, Mean: mean,
+			Inputs: ev.Input(), Targets: ev.Targets(), Rand: rng}
 		if err := task.Prepare(&b); err != nil {
 			return 0, 0, fmt.Errorf("ssl: Pretrain: task %s: Prepare (validation): %w", task.Name(), err)
-		}
-		if m < B {
-			padRows(ev.Input(), per, m*V)
-			if tsz > 0 {
-				padRows(ev.Targets(), tsz, m*V)
-			}
 		}
 		if err := ev.Run(ctx); err != nil {
 			return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
@@ -323,7 +346,7 @@ func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, fd *feeder
 			if err != nil {
 				return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
 			}
-			score += scorer.Score(out, ev.Targets(), m*V) * float64(m)
+			score += scorer.Score(out, ev.Targets(), b.Geometry()) * float64(m)
 		}
 	}
 	return loss / float64(n), score / float64(n), nil

@@ -36,6 +36,9 @@ type Spec struct {
 	Trainable func(*nn.Param) bool
 	// NoL2 leaves the layers' L2 penalty out of the differentiated loss.
 	NoL2 bool
+	// Keep, when set, is called after Build and returns further nodes whose values must
+	// stay readable after a run (Value): what a step hook or a monitor reads.
+	Keep func() []*G.Node
 }
 
 // Graph is a compiled model: bound input buffers, an executor, and for training graphs
@@ -117,6 +120,13 @@ func Compile(spec Spec) (*Graph, error) {
 		keep = append(keep, gr.total)
 		keep = append(keep, grads...)
 	}
+	if spec.Keep != nil {
+		for _, n := range spec.Keep() {
+			if n != nil {
+				keep = append(keep, n)
+			}
+		}
+	}
 	m, err := exec.New(gr.g, exec.Outputs(keep...))
 	if err != nil {
 		return nil, fmt.Errorf("train: planning the graph: %w", err)
@@ -166,6 +176,10 @@ func (gr *Graph) Output() ([]float32, error) {
 	}
 	return gr.m.Float32s(gr.out)
 }
+
+// Value is the value of node n after the last run: the output, or a node kept with
+// Spec.Keep. The slice aliases the executor's memory and changes at the next run.
+func (gr *Graph) Value(n *G.Node) ([]float32, error) { return gr.m.Float32s(n) }
 
 // OutputShape is the shape of the output node.
 func (gr *Graph) OutputShape() []int { return gr.out.Shape().Clone() }
