@@ -299,3 +299,28 @@ func TestBuildErrors(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestFromNameRebuildsEveryName(t *testing.T) {
+	for _, b := range []ssl.Backbone{
+		Must(ResNetV1(20)), Must(ResNetV1(32, BaseFilters(8))), Must(ResNetV2(11)), Must(ResNet50V2()),
+		Must(ResNet50V2(BaseFilters(16))), Must(ConvNet()), Must(ConvNet(Filters(8, 16))),
+	} {
+		got, err := FromName(b.Name())
+		if err != nil {
+			t.Fatalf("FromName(%q): %v", b.Name(), err)
+		}
+		if got.Name() != b.Name() {
+			t.Fatalf("FromName(%q) built %q", b.Name(), got.Name())
+		}
+	}
+	for name, want := range map[string]string{"resnet20": "resnet20v1", "convnet:4-8": "convnet-4-8"} {
+		if got, err := FromName(name); err != nil || got.Name() != want {
+			t.Fatalf("FromName(%q) = %v, %v; want %s", name, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "vgg16", "resnet21", "resnetXv1", "resnet20v1-wX", "convnet:4-x"} {
+		if _, err := FromName(bad); err == nil {
+			t.Fatalf("FromName(%q) did not fail", bad)
+		}
+	}
+}

@@ -180,7 +180,7 @@ func TestRunBadConfigurationFailsBeforeTraining(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--model", "vgg16"}, []string{"--model", "unknown model"}},
+		{[]string{"--model", "vgg16"}, []string{"--model", "unknown name"}},
 		{[]string{"--model", "resnet21"}, []string{"--model", "resnet21"}},
 		{[]string{"--model", "convnet:8-x"}, []string{"--model", "not a number"}},
 		{[]string{"--task", "jigsaw"}, []string{"--task", "unknown pretext task"}},
