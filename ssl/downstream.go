@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/selfsup/selfsup/embedding"
 	"github.com/selfsup/selfsup/internal/train"
 	"github.com/selfsup/selfsup/nn"
 	"github.com/selfsup/selfsup/optim"
@@ -43,6 +45,9 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	}
 	if err := ctx.Err(); err != nil {
 		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	if method == MethodSSL && pl.p.transfer.knn {
+		return pl.knnRun(ctx, nl, r, idx, pre, path, fp)
 	}
 	t0 := time.Now()
 	frozen := method == MethodSSL && pl.p.transfer.probe
@@ -137,7 +142,7 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		}
 		st.Seconds = time.Since(te).Seconds()
 		res.Epochs = append(res.Epochs, st)
-		log.Debug("epoch", "epoch", e+1, "of", cfg.epochs, "loss", st.Loss, "accuracy", st.Accuracy, "lr", st.LR, "seconds", st.Seconds)
+		log.Debug("epoch", epochAttrs(st, cfg.epochs, true, false)...)
 		if pl.cfg.progress != nil {
 			done := st
 			pl.cfg.progress(Progress{Stage: method, NLabels: nl, Run: r, Epoch: e, Epochs: cfg.epochs, Step: steps, Steps: steps, Loss: st.Loss, Done: &done})
@@ -148,11 +153,15 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	if path != "" {
+		cpath := filepath.Join(dir, RunsDir, ClassifierFile(method, nl, r))
+		if err := saveClassifier(cpath, pl.p.backbone, ps, mean, pl.c, pl.h, pl.w, pl.classes, pl.train.Classes(), pl.cfg.seed); err != nil {
+			return RunResult{}, fmt.Errorf("%s: saving the classifier: %w", tag, err)
+		}
 		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: sanitizeRun(res)}); err != nil {
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
-	log.Info("run done", "test_accuracy", res.TestAccuracy, "test_loss", res.TestLoss, "seconds", res.Seconds)
+	log.Info("run done", "test_accuracy", short(res.TestAccuracy), "test_loss", short(res.TestLoss), "seconds", short(res.Seconds))
 	return res, nil
 }
 
@@ -214,4 +223,53 @@ func sanitizeRun(r RunResult) RunResult {
 	r.Epochs = sanitizeEpochs(r.Epochs)
 	r.TestAccuracy, r.TestLoss = finiteOr0(r.TestAccuracy), finiteOr0(r.TestLoss)
 	return r
+}
+
+// knnRun is a KNNProbe run: the labeled images idx vote for the class of every test
+// image with their pretrained embeddings.
+func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretrained, path, fp string) (RunResult, error) {
+	t0 := time.Now()
+	tag := fmt.Sprintf("ssl: %s, n_labels=%d, run %d", MethodSSL, nl, r)
+	if pl.knnTrain == nil {
+		enc, err := newEncoder(pl.p.backbone, pre.backbone, pre.mean, pl.c, pl.h, pl.w)
+		if err != nil {
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+		tr, err := enc.Embed(ctx, pl.train)
+		if err != nil {
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+		te, err := enc.Embed(ctx, pl.test)
+		if err != nil {
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+		pl.knnTrain, pl.knnTest = &tr, &te
+	}
+	dim := pl.knnTrain.Dim()
+	rows := make([]float32, 0, len(idx)*dim)
+	labels := make([]int, len(idx))
+	for k, i := range idx {
+		rows = append(rows, pl.knnTrain.Row(i)...)
+		labels[k] = pl.trainLabels[i]
+	}
+	bank, err := embedding.NewMatrix(len(idx), dim, rows)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	knn, err := embedding.NewKNN(bank, labels, pl.classes, embedding.Neighbors(pl.p.transfer.k), embedding.Temperature(pl.p.transfer.t))
+	if err != nil {
+		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	acc, err := knn.AccuracyContext(ctx, *pl.knnTest, pl.testLabels)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+	}
+	res := RunResult{Method: MethodSSL, NLabels: nl, Run: r, TestAccuracy: acc, Seconds: time.Since(t0).Seconds()}
+	if path != "" {
+		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: sanitizeRun(res)}); err != nil {
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+	}
+	pl.cfg.logger.Info("run done", "stage", MethodSSL, "n_labels", nl, "run", r, "transfer", pl.p.transfer.Name(), "test_accuracy", acc)
+	return res, nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -255,4 +257,37 @@ func restore(ps *nn.Params, scope string, snap map[string][]float32) error {
 		copy(p.Data(), v)
 	}
 	return nil
+}
+
+// short rounds x to 5 significant digits, for log lines.
+func short(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 5, 64), 64)
+	return v
+}
+
+// epochAttrs are the log attributes of an epoch: only the numbers the stage measured
+// (accuracy and score for a task that scores, validation with validation images, the
+// monitors when they ran), rounded, followed by more.
+func epochAttrs(st EpochStats, epochs int, scored, validated bool, more ...any) []any {
+	a := []any{"epoch", st.Epoch + 1, "of", epochs, "loss", short(st.Loss)}
+	if scored {
+		a = append(a, "accuracy", short(st.Accuracy))
+	}
+	if validated {
+		a = append(a, "val_loss", short(st.ValLoss))
+		if scored {
+			a = append(a, "val_score", short(st.ValScore))
+		}
+	}
+	if st.KNNAccuracy != 0 {
+		a = append(a, "knn_accuracy", short(st.KNNAccuracy))
+	}
+	if st.Collapse != 0 {
+		a = append(a, "collapse", short(st.Collapse))
+	}
+	a = append(a, "lr", short(st.LR), "seconds", short(st.Seconds))
+	return append(a, more...)
 }

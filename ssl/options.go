@@ -3,7 +3,6 @@ package ssl
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 
@@ -63,6 +62,8 @@ type config struct {
 	valSet  Dataset
 	augment Augmentation
 
+	monitorRef, monitorQuery Dataset
+
 	seed     uint64
 	logger   *slog.Logger
 	progress func(Progress)
@@ -82,7 +83,7 @@ func defaultConfig() config {
 		},
 		valFrac: DefaultValidationFraction,
 		seed:    DefaultSeed,
-		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		logger:  slog.Default(),
 	}
 }
 
@@ -232,6 +233,24 @@ func ValidationSet(ds Dataset) Option {
 	}}
 }
 
+// MonitorKNN measures, after every pretraining epoch, how well the backbone's
+// representations classify: the kNN accuracy (embedding.KNN with k = 200, t = 0.1, as in
+// lightly's benchmark) of the images of query, each voted on by the labeled images of
+// reference, both embedded by the backbone in inference mode. It goes into
+// EpochStats.KNNAccuracy, the log, the report and the plots. Typically reference is a
+// labeled training set and query the test set: the number then tracks, but never steers,
+// the training (the kept epoch is still chosen on the pretext validation). It costs one
+// inference pass over both sets per epoch. Pretraining only.
+func MonitorKNN(reference, query Dataset) Option {
+	return Option{"MonitorKNN", pretrainOnly, func(c *config) error {
+		if reference == nil || reference.Len() == 0 || query == nil || query.Len() == 0 {
+			return errors.New("reference or query set is nil or empty")
+		}
+		c.monitorRef, c.monitorQuery = reference, query
+		return nil
+	}}
+}
+
 // Seed sets the seed every random choice of the pipeline derives from: weight
 // initialisation, shuffling, the validation split and the pretext task's randomness. The
 // same seed gives the same numbers on the same machine. Default 1. Pipeline only.
@@ -240,7 +259,8 @@ func Seed(seed uint64) Option {
 }
 
 // Logger sends a structured line per epoch and per finished stage or run to l. Default:
-// nothing is logged. Pipeline only.
+// slog.Default() when Evaluate starts, so a program's slog.SetDefault
+// decides; slog.New(slog.DiscardHandler) silences the pipeline. Pipeline only.
 func Logger(l *slog.Logger) Option {
 	return Option{"Logger", pipelineOnly, func(c *config) error {
 		if l == nil {

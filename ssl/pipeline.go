@@ -214,3 +214,59 @@ func (pl *plan) run(ctx context.Context, rep *Report) error {
 	}
 	return nil
 }
+
+// Encoder runs only the pretraining of the pipeline (or reads the FromPretrained file)
+// and returns the kept backbone as an Encoder, to embed images with: the representations
+// without any downstream run. With a CheckpointDir it resumes or reads back finished
+// pretraining, as Evaluate does. The pipeline needs Pretrain or FromPretrained; Transfer
+// and CompareSupervised are ignored.
+//
+//	enc, err := ssl.New(b, ssl.Seed(1)).Pretrain(task, unlabeled, ssl.Epochs(20)).Encoder(ctx)
+//	train, err := enc.Embed(ctx, labeled)   // embedding.Matrix, one row per image
+func (p *Pipeline) Encoder(ctx context.Context) (*Encoder, error) {
+	if len(p.errs) > 0 {
+		return nil, p.errs[0]
+	}
+	if p.task == nil && p.pretrained == "" {
+		return nil, errors.New("ssl: Encoder: the pipeline has neither Pretrain nor FromPretrained")
+	}
+	if p.task != nil && p.pretrained != "" {
+		return nil, errors.New("ssl: both Pretrain and FromPretrained were given; use one")
+	}
+	pl := &plan{p: p}
+	pl.cfg = defaultConfig()
+	if err := pl.cfg.apply("New", func(where) bool { return true }, p.opts); err != nil {
+		return nil, err
+	}
+	pl.pre = pl.cfg
+	if err := pl.pre.apply("Pretrain", func(w where) bool { return w != pipelineOnly }, p.preOpts); err != nil {
+		return nil, err
+	}
+	if p.pretrained != "" {
+		b, err := LoadEncoder(p.pretrained, p.backbone)
+		if err != nil {
+			return nil, fmt.Errorf("ssl: FromPretrained: %w", err)
+		}
+		return b, nil
+	}
+	var err error
+	if pl.c, pl.h, pl.w, err = Shape(p.unlabeled); err != nil {
+		return nil, fmt.Errorf("ssl: Pretrain: unlabeled dataset: %w", err)
+	}
+	if err := pl.planPretrain(); err != nil {
+		return nil, err
+	}
+	if err := pl.checkSaved(); err != nil {
+		return nil, err
+	}
+	if d := pl.cfg.ckptDir; d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("ssl: CheckpointDir: %w", err)
+		}
+	}
+	pre, err := pl.pretrain(ctx, &Report{})
+	if err != nil {
+		return nil, err
+	}
+	return newEncoder(p.backbone, pre.backbone, pre.mean, pl.c, pl.h, pl.w)
+}

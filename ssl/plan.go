@@ -15,6 +15,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/selfsup/selfsup/checkpoint"
+	"github.com/selfsup/selfsup/embedding"
 	"github.com/selfsup/selfsup/internal/train"
 	"github.com/selfsup/selfsup/nn"
 )
@@ -43,6 +44,10 @@ type plan struct {
 
 	// loaded is the backbone read by FromPretrained.
 	loaded *pretrained
+
+	// knnTrain and knnTest cache the embeddings of every training and test image for
+	// KNNProbe runs, computed once from the pretrained backbone.
+	knnTrain, knnTest *embedding.Matrix
 }
 
 // pretrained is the outcome of pretraining: the kept backbone weights and the mean image
@@ -84,6 +89,9 @@ func (p *Pipeline) plan(ctx context.Context, trainDS, testDS Dataset, budgets La
 		return nil, err
 	}
 
+	if err := p.transfer.check(); err != nil {
+		return nil, err
+	}
 	// Methods.
 	if p.task != nil && p.pretrained != "" {
 		return nil, errors.New("ssl: both Pretrain and FromPretrained were given; use one")
@@ -263,6 +271,22 @@ func (pl *plan) planPretrain() error {
 		slices.Sort(pl.preTrain)
 		pl.preValDS = ds
 	}
+	if ref, q := pl.pre.monitorRef, pl.pre.monitorQuery; ref != nil {
+		if err := pl.sameShape("Pretrain: MonitorKNN reference set", ref); err != nil {
+			return err
+		}
+		if err := pl.sameShape("Pretrain: MonitorKNN query set", q); err != nil {
+			return err
+		}
+		classes := len(ref.Classes())
+		for k, ds := range []Dataset{ref, q} {
+			for i, l := range Labels(ds) {
+				if l < 0 || (classes > 0 && l >= classes) {
+					return fmt.Errorf("ssl: Pretrain: MonitorKNN: image %d of the %s set has label %d; every image needs one of the reference set's %d classes", i, []string{"reference", "query"}[k], l, classes)
+				}
+			}
+		}
+	}
 	if pl.pre.batch > len(pl.preTrain) {
 		return fmt.Errorf("ssl: Pretrain: BatchSize(%d) is more than the %d pretext training images", pl.pre.batch, len(pl.preTrain))
 	}
@@ -378,6 +402,12 @@ func (pl *plan) classifierBuild(frozen bool) train.BuildFunc {
 // checkBuild builds a network on scratch parameters, without compiling it, to find shape
 // and construction errors before any training.
 func checkBuild(training bool, input, targets []int, build train.BuildFunc) (loss, out *G.Node, err error) {
+	return checkBuildOn(nn.NewParams(0), training, input, targets, build)
+}
+
+// checkBuildOn builds a network on ps without compiling it: to check it, or to create
+// its parameters (to load a checkpoint into).
+func checkBuildOn(ps *nn.Params, training bool, input, targets []int, build train.BuildFunc) (loss, out *G.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("building the network panicked: %v", r)
@@ -389,7 +419,7 @@ func checkBuild(training bool, input, targets []int, build train.BuildFunc) (los
 	if targets != nil {
 		t = G.NodeFromAny(g, tensor.New(tensor.WithShape(targets...), tensor.Of(tensor.Float32)), G.WithName("targets"))
 	}
-	s := nn.NewScope(g, nn.NewParams(0), training)
+	s := nn.NewScope(g, ps, training)
 	loss, out = build(s, x, t)
 	if err := s.Err(); err != nil {
 		return nil, nil, err
@@ -478,11 +508,7 @@ func (pl *plan) runFingerprint(method string, nLabels, run int, idx []int, pre *
 
 // runPath is the file of a finished downstream run.
 func (pl *plan) runPath(method string, nLabels, run int) string {
-	m := "sl"
-	if method == MethodSSL {
-		m = "ssl-sl"
-	}
-	return filepath.Join(pl.cfg.ckptDir, RunsDir, fmt.Sprintf("%s-n%d-r%d.json", m, nLabels, run))
+	return filepath.Join(pl.cfg.ckptDir, RunsDir, runBase(method, nLabels, run)+".json")
 }
 
 // checkSaved checks what a checkpoint directory already holds against this configuration.

@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"time"
 
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/selfsup/selfsup/checkpoint"
+	"github.com/selfsup/selfsup/embedding"
 	"github.com/selfsup/selfsup/internal/train"
 	"github.com/selfsup/selfsup/nn"
 	"github.com/selfsup/selfsup/optim"
@@ -174,6 +176,7 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 		extra["task"] = task.Name()
 		extra["metric"] = res.Metric
 		extra["best"] = strconv.FormatFloat(res.Best, 'g', -1, 64)
+		extra[metaInputShape] = shapeString(pl.c, pl.h, pl.w)
 		meta := checkpoint.Meta{Architecture: pl.p.backbone.Name(), Epoch: epoch, Step: tr.Steps, Seed: pl.cfg.seed, Extra: extra}
 		return checkpoint.Save(path, params, meta, opts...)
 	}
@@ -187,6 +190,10 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 		return append(out, meanParam)
 	}
 
+	mon, err := pl.newMonitor(ps, mean)
+	if err != nil {
+		return nil, err
+	}
 	hook, hooked := task.(StepHook)
 	info := &StepInfo{Params: ps, Epochs: cfg.epochs, Steps: int64(cfg.epochs * steps),
 		Geometry: Geometry{N: B, Views: V, Valid: B}, value: trainNet.value(trg)}
@@ -250,8 +257,9 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 		st.Accuracy /= float64(steps)
 		metric := st.Loss
 		improved := true
+		var feats []float32
 		if evg != nil {
-			if st.ValLoss, st.ValScore, err = pl.validatePretext(ctx, evg, mean, bufs[0]); err != nil {
+			if st.ValLoss, st.ValScore, feats, err = pl.validatePretext(ctx, evg, evalNet.features, mean, bufs[0]); err != nil {
 				return nil, err
 			}
 			metric = st.ValLoss
@@ -260,6 +268,22 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 				metric = st.ValScore
 				improved = res.BestEpoch < 0 || st.ValScore > res.Best
 			}
+		}
+		if mon != nil {
+			var q []float32
+			if st.KNNAccuracy, q, err = mon.measure(ctx); err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: MonitorKNN: %w", err)
+			}
+			if feats == nil {
+				feats = q
+			}
+		}
+		if f := trainNet.features.Shape()[1]; feats != nil && len(feats) >= 2*f {
+			m, err := embedding.NewMatrix(len(feats)/f, f, feats)
+			if err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: collapse metric: %w", err)
+			}
+			st.Collapse = embedding.Collapse(m)
 		}
 		if o, ok := sched.(optim.Observer); ok {
 			o.Observe(metric)
@@ -286,8 +310,7 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 				return nil, fmt.Errorf("ssl: Pretrain: %w", err)
 			}
 		}
-		log.Info("epoch", "epoch", e+1, "of", cfg.epochs, "loss", st.Loss, "accuracy", st.Accuracy,
-			"val_loss", st.ValLoss, "val_score", st.ValScore, "lr", st.LR, "seconds", st.Seconds, "kept", improved)
+		log.Info("epoch", epochAttrs(st, cfg.epochs, scored, evg != nil, "kept", improved)...)
 		if pl.cfg.progress != nil {
 			done := st
 			pl.cfg.progress(Progress{Stage: "pretrain", Epoch: e, Epochs: cfg.epochs, Step: steps, Steps: steps, Loss: st.Loss, Done: &done})
@@ -310,7 +333,10 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 // with copies of its images (Batch.Valid says how many are real), so the view-major
 // layout holds; the score counts the real rows only, the loss (a mean over the batch
 // computed by the graph) counts the copies too.
-func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, mean []float32, sb *stepBuf) (loss, score float64, err error) {
+//
+// It also returns the backbone's features of view 0 of every validation image (rows of
+// features' width), for the collapse metric.
+func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, features *G.Node, mean []float32, sb *stepBuf) (loss, score float64, feats []float32, err error) {
 	task := pl.p.task
 	scorer, scored := task.(Scorer)
 	V, B, per := task.Views(), pl.pre.batch, pl.c*pl.h*pl.w
@@ -318,11 +344,11 @@ func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, mean []flo
 	n := len(pl.preVal)
 	for first := 0; first < n; first += B {
 		if err := ctx.Err(); err != nil {
-			return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+			return 0, 0, nil, fmt.Errorf("ssl: Pretrain: validating: %w", err)
 		}
 		m := min(B, n-first)
 		if err := fillRaw(pl.preValDS, sb.images[:m*per], sb.labels[:m], pl.preVal[first:first+m]); err != nil {
-			return 0, 0, fmt.Errorf("ssl: Pretrain: reading validation images: %w", err)
+			return 0, 0, nil, fmt.Errorf("ssl: Pretrain: reading validation images: %w", err)
 		}
 		padRows(sb.images, per, m)
 		for k := m; k < B; k++ {
@@ -331,25 +357,31 @@ func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, mean []flo
 		b := Batch{N: B, C: pl.c, H: pl.h, W: pl.w, Views: V, Valid: m, Images: sb.images, Labels: sb.labels, Mean: mean,
 			Inputs: ev.Input(), Targets: ev.Targets(), Rand: rng}
 		if err := task.Prepare(&b); err != nil {
-			return 0, 0, fmt.Errorf("ssl: Pretrain: task %s: Prepare (validation): %w", task.Name(), err)
+			return 0, 0, nil, fmt.Errorf("ssl: Pretrain: task %s: Prepare (validation): %w", task.Name(), err)
 		}
 		if err := ev.Run(ctx); err != nil {
-			return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+			return 0, 0, nil, fmt.Errorf("ssl: Pretrain: validating: %w", err)
 		}
 		l, err := ev.Loss()
 		if err != nil {
-			return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+			return 0, 0, nil, fmt.Errorf("ssl: Pretrain: validating: %w", err)
 		}
 		loss += l * float64(m)
+		f, err := ev.Value(features)
+		if err != nil {
+			return 0, 0, nil, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+		}
+		w := len(f) / (B * V)
+		feats = append(feats, f[:m*w]...)
 		if scored {
 			out, err := ev.Output()
 			if err != nil {
-				return 0, 0, fmt.Errorf("ssl: Pretrain: validating: %w", err)
+				return 0, 0, nil, fmt.Errorf("ssl: Pretrain: validating: %w", err)
 			}
 			score += scorer.Score(out, ev.Targets(), b.Geometry()) * float64(m)
 		}
 	}
-	return loss / float64(n), score / float64(n), nil
+	return loss / float64(n), score / float64(n), feats, nil
 }
 
 func sanitizeEpochs(es []EpochStats) []EpochStats {

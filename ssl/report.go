@@ -36,7 +36,15 @@ type EpochStats struct {
 	// after the epoch (0 when there is no validation set or, for ValScore, no Scorer).
 	ValLoss  float64 `json:"val_loss"`
 	ValScore float64 `json:"val_score"`
-	// Seconds is the epoch's wall time, validation included.
+	// KNNAccuracy is the kNN accuracy of the backbone's representations after the
+	// epoch (MonitorKNN); 0 without the monitor.
+	KNNAccuracy float64 `json:"knn_accuracy,omitempty"`
+	// Collapse is the collapse metric (embedding.Collapse: about 1 healthy, near 0
+	// collapsed) of the backbone's features of the validation images (or, without
+	// validation images, of MonitorKNN's query images) after the epoch; 0 when neither
+	// is there.
+	Collapse float64 `json:"collapse,omitempty"`
+	// Seconds is the epoch's wall time, validation and monitors included.
 	Seconds float64 `json:"seconds"`
 }
 

@@ -1,6 +1,8 @@
 package ssl
 
 import (
+	"fmt"
+	"math"
 	"strings"
 
 	G "gorgonia.org/gorgonia"
@@ -27,6 +29,9 @@ const (
 // initialisation, with the transfer's options, the same labels, schedule and seed.
 type Transfer struct {
 	probe bool
+	knn   bool
+	k     int
+	t     float64
 	opts  []Option
 }
 
@@ -37,16 +42,43 @@ func FineTune(opts ...Option) Transfer { return Transfer{opts: opts} }
 // mode (batch norm on its moving statistics) and its weights are not updated.
 func LinearProbe(opts ...Option) Transfer { return Transfer{probe: true, opts: opts} }
 
-// Name is "fine-tune" or "linear-probe".
+// KNNProbe transfers without training: the frozen backbone embeds the run's labeled
+// images and every test image, and each test image takes the class of a weighted vote
+// of its k nearest labeled images by cosine similarity, weights exp(similarity/t)
+// (embedding.KNN; lightly's and solo-learn's benchmarks use k = 200, t = 0.1, the
+// defaults embedding.DefaultNeighbors and embedding.DefaultTemperature). It is the
+// standard way self-supervised methods are compared. Its runs have no training
+// history and no test loss (0); the supervised baseline still fine-tunes, with opts.
+func KNNProbe(k int, t float64, opts ...Option) Transfer {
+	return Transfer{knn: true, k: k, t: t, opts: opts}
+}
+
+// Name is "fine-tune", "linear-probe" or "knn-k<k>-t<t>".
 func (t Transfer) Name() string {
-	if t.probe {
+	switch {
+	case t.knn:
+		return fmt.Sprintf("knn-k%d-t%g", t.k, t.t)
+	case t.probe:
 		return "linear-probe"
 	}
 	return "fine-tune"
 }
 
-// Frozen reports whether the backbone stays frozen (LinearProbe).
-func (t Transfer) Frozen() bool { return t.probe }
+// Frozen reports whether the backbone stays frozen (LinearProbe, KNNProbe).
+func (t Transfer) Frozen() bool { return t.probe || t.knn }
+
+// check validates the transfer's own settings.
+func (t Transfer) check() error {
+	if t.knn {
+		if t.k < 1 {
+			return fmt.Errorf("ssl: KNNProbe: k = %d, want at least 1", t.k)
+		}
+		if !(t.t > 0) || math.IsInf(t.t, 0) {
+			return fmt.Errorf("ssl: KNNProbe: temperature %v, want a finite value > 0", t.t)
+		}
+	}
+	return nil
+}
 
 // Options returns the downstream options the transfer was made with.
 func (t Transfer) Options() []Option { return append([]Option(nil), t.opts...) }
