@@ -142,7 +142,9 @@ func (e *Encoder) Embed(ctx context.Context, ds Dataset) (embedding.Matrix, erro
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.g == nil {
-		build := func(s *nn.Scope, x, _ *G.Node) (*G.Node, *G.Node) { return nil, e.backbone.Build(s.In(BackboneScope), x) }
+		build := func(s *nn.Scope, x, _ *G.Node) (*G.Node, *G.Node) {
+			return nil, e.backbone.Build(s.In(BackboneScope), x)
+		}
 		g, err := train.Compile(train.Spec{Params: e.params, Input: []int{embedBatch, e.c, e.h, e.w}, Build: build})
 		if err != nil {
 			return embedding.Matrix{}, fmt.Errorf("ssl: Embed: compiling %s: %w", e.backbone.Name(), err)

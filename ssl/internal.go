@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/selfsup/selfsup/checkpoint"
