@@ -3,6 +3,7 @@ package augment
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 )
 
 // HorizontalFlip mirrors the image left to right with probability p (torchvision's
@@ -151,4 +152,115 @@ func clampedLinear(v float64, n int) (i0, i1 int, frac float32) {
 	fl := math.Floor(v)
 	i0 = int(fl)
 	return i0, i0 + 1, float32(v - fl)
+}
+
+// RandomResizedCrop crops a random box and resizes it back to the input size: torchvision
+// 0.14's RandomResizedCrop(size=(h, w), scale, ratio, interpolation=BILINEAR) on tensors.
+// The box is drawn as torchvision's get_params does: up to 10 attempts, each drawing an
+// area fraction uniform in scale and an aspect ratio (width/height) log-uniform in ratio,
+// rounding the box to whole pixels (round half to even) and, if the box fits, its top-left
+// corner uniformly (row first); if no attempt fits, the centred box of the input clamped to
+// the ratio range (the whole image when its ratio is in range). The box is resized with
+// bilinear interpolation, align_corners=False and no antialiasing (torch's
+// interpolate; at the input size this only ever upsamples).
+//
+// The usual values are scale = {0.08, 1} and ratio = {3.0 / 4, 4.0 / 3}. Want
+// 0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1].
+func RandomResizedCrop(scale, ratio [2]float64) Transform {
+	name := "rrc(scale=" + fmtF(scale[0]) + "-" + fmtF(scale[1]) + ",ratio=" + fmtF(ratio[0]) + "-" + fmtF(ratio[1]) + ")"
+	if !(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1) {
+		return Transform{name: name, err: fmt.Errorf("augment: RandomResizedCrop: scale = %v, want 0 < scale[0] <= scale[1] <= 1", scale)}
+	}
+	if !(ratio[0] > 0 && ratio[0] <= ratio[1] && !math.IsInf(ratio[1], 0)) {
+		return Transform{name: name, err: fmt.Errorf("augment: RandomResizedCrop: ratio = %v, want 0 < ratio[0] <= ratio[1], finite", ratio)}
+	}
+	return Transform{name: name, apply: func(f *frame) bool {
+		top, left, ch, cw := rrcBox(f.r, f.h, f.w, scale, ratio)
+		resizedCrop(f.dst, f.src, f.c, f.h, f.w, top, left, ch, cw, f.ws)
+		return true
+	}}
+}
+
+// rrcBox draws the crop box (top, left, height, width) of RandomResizedCrop for an h×w
+// image, as torchvision's RandomResizedCrop.get_params.
+func rrcBox(r *rand.Rand, h, w int, scale, ratio [2]float64) (top, left, ch, cw int) {
+	area := float64(h * w)
+	logLo, logHi := math.Log(ratio[0]), math.Log(ratio[1])
+	for range 10 {
+		target := area * uniform(r, scale[0], scale[1])
+		aspect := math.Exp(uniform(r, logLo, logHi))
+		cw = int(math.RoundToEven(math.Sqrt(target * aspect)))
+		ch = int(math.RoundToEven(math.Sqrt(target / aspect)))
+		if 0 < cw && cw <= w && 0 < ch && ch <= h {
+			top = r.IntN(h - ch + 1)
+			left = r.IntN(w - cw + 1)
+			return top, left, ch, cw
+		}
+	}
+	return rrcFallback(h, w, ratio)
+}
+
+// rrcFallback is get_params' centre crop when no attempt fits.
+func rrcFallback(h, w int, ratio [2]float64) (top, left, ch, cw int) {
+	inRatio := float64(w) / float64(h)
+	switch {
+	case inRatio < ratio[0]:
+		cw = w
+		ch = int(math.RoundToEven(float64(cw) / ratio[0]))
+	case inRatio > ratio[1]:
+		ch = h
+		cw = int(math.RoundToEven(float64(ch) * ratio[1]))
+	default:
+		cw, ch = w, h
+	}
+	// A ratio far outside the image's can round a side to 0; torchvision would then fail
+	// in its resize. Keep at least one pixel.
+	ch, cw = max(ch, 1), max(cw, 1)
+	return (h - ch) / 2, (w - cw) / 2, ch, cw
+}
+
+// resizedCrop writes into dst (c×h×w) the ch×cw box of src at (top, left) resized
+// bilinearly, as torch's interpolate(mode="bilinear", align_corners=False) without
+// antialiasing: source coordinate (o+0.5)·in/out-0.5, negative ones clamped to 0, the
+// second neighbour clamped to the last sample.
+func resizedCrop(dst, src []float32, c, h, w, top, left, ch, cw int, ws *worker) {
+	idx := ws.intScratch(2 * w)
+	x0s, x1s := idx[:w], idx[w:]
+	fxs := ws.floatScratch(w)
+	sx := float32(cw) / float32(w)
+	for x := range w {
+		i0, i1, fr := torchLinear(sx, x, cw)
+		x0s[x], x1s[x], fxs[x] = int32(left+i0), int32(left+i1), fr
+	}
+	sy := float32(ch) / float32(h)
+	for y := range h {
+		y0, y1, fy := torchLinear(sy, y, ch)
+		y0, y1 = y0+top, y1+top
+		gy := 1 - fy
+		for k := range c {
+			r0 := src[(k*h+y0)*w : (k*h+y0+1)*w]
+			r1 := src[(k*h+y1)*w : (k*h+y1+1)*w]
+			d := dst[(k*h+y)*w : (k*h+y+1)*w]
+			for x := range d {
+				i0, i1, fx := x0s[x], x1s[x], fxs[x]
+				gx := 1 - fx
+				d[x] = gy*(gx*r0[i0]+fx*r0[i1]) + fy*(gx*r1[i0]+fx*r1[i1])
+			}
+		}
+	}
+}
+
+// torchLinear returns the neighbours (relative to the box) and the weight of the second
+// for output index o of an axis resized from n samples with scale n/out.
+func torchLinear(scale float32, o, n int) (i0, i1 int, frac float32) {
+	src := scale*(float32(o)+0.5) - 0.5
+	if src < 0 {
+		src = 0
+	}
+	i0 = int(src)
+	i1 = i0
+	if i0 < n-1 {
+		i1 = i0 + 1
+	}
+	return i0, i1, src - float32(i0)
 }

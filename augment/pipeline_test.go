@@ -17,10 +17,14 @@ func pipelinesUnderTest(t *testing.T) map[string]*Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, byol2 := BYOLCIFAR()
 	return map[string]*Pipeline{
 		"KerasShiftFlip": KerasShiftFlip(),
 		"CIFARCrop":      CIFARCrop(),
 		"shift":          shift,
+		"SimCLRCIFAR":    SimCLRCIFAR(),
+		"BYOLCIFAR2":     byol2,
+		"SimCLRSTL10":    SimCLRSTL10(),
 	}
 }
 
