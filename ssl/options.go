@@ -63,6 +63,7 @@ type config struct {
 	augment Augmentation
 
 	monitorRef, monitorQuery Dataset
+	snapshotEvery            int
 
 	seed     uint64
 	logger   *slog.Logger
@@ -250,6 +251,25 @@ func MonitorKNN(reference, query Dataset) Option {
 		return nil
 	}}
 }
+
+// Snapshots makes pretraining save the backbone (with the mean image, like
+// PretrainedFile) after every n-th epoch into the checkpoint directory as
+// SnapshotFile(epoch), so that the transfer from several points of one long pretraining
+// can be compared (FromPretrained or LoadEncoder read them). It needs CheckpointDir.
+// Pretraining only.
+func Snapshots(every int) Option {
+	return Option{"Snapshots", pretrainOnly, func(c *config) error {
+		if every < 1 {
+			return fmt.Errorf("every %d epochs, want at least 1", every)
+		}
+		c.snapshotEvery = every
+		return nil
+	}}
+}
+
+// SnapshotFile is the name, in the checkpoint directory, of the backbone Snapshots saves
+// after the 1-based epoch, e.g. "pretrained-e0050.safetensors".
+func SnapshotFile(epoch int) string { return fmt.Sprintf("pretrained-e%04d.safetensors", epoch) }
 
 // Seed sets the seed every random choice of the pipeline derives from: weight
 // initialisation, shuffling, the validation split and the pretext task's randomness. The

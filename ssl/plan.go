@@ -287,6 +287,9 @@ func (pl *plan) planPretrain() error {
 			}
 		}
 	}
+	if pl.pre.snapshotEvery > 0 && pl.cfg.ckptDir == "" {
+		return errors.New("ssl: Pretrain: Snapshots needs a CheckpointDir to write into")
+	}
 	if pl.pre.batch > len(pl.preTrain) {
 		return fmt.Errorf("ssl: Pretrain: BatchSize(%d) is more than the %d pretext training images", pl.pre.batch, len(pl.preTrain))
 	}

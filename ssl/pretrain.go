@@ -296,6 +296,11 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 				}
 			}
 		}
+		if k := cfg.snapshotEvery; k > 0 && dir != "" && (e+1)%k == 0 {
+			if err := save(filepath.Join(dir, SnapshotFile(e+1)), backboneOf(), e, map[string]string{}); err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: snapshot: %w", err)
+			}
+		}
 		st.Seconds = time.Since(t0).Seconds()
 		res.Epochs = append(res.Epochs, st)
 		res.Seconds += st.Seconds

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/selfsup/selfsup/augment"
 	"github.com/selfsup/selfsup/backbone"
 	"github.com/selfsup/selfsup/pretext"
 	"github.com/selfsup/selfsup/ssl"
@@ -30,4 +31,24 @@ func parseTask(name string) (ssl.PretextTask, error) {
 		return pretext.Rotation(pretext.AllRotations()), nil
 	}
 	return nil, fmt.Errorf("%q: unknown pretext task; want %s (one random rotation per image) or %s (all four)", name, taskRotation, taskRotationAll)
+}
+
+// augmentNames lists the values of --augment and --finetune-augment.
+const augmentNames = "none (default), keras (the seed's random shifts of up to 10% and horizontal flips), crop (pad-4 random crop and flip), simclr (SimCLR's CIFAR recipe), simclr-stl10 (its 96-pixel STL-10 recipe with blur)"
+
+// parseAugment returns the augmentation preset named name, nil for none.
+func parseAugment(name string) (ssl.Augmentation, error) {
+	switch name {
+	case "", "none":
+		return nil, nil
+	case "keras":
+		return augment.KerasShiftFlip(), nil
+	case "crop":
+		return augment.CIFARCrop(), nil
+	case "simclr":
+		return augment.SimCLRCIFAR(), nil
+	case "simclr-stl10":
+		return augment.SimCLRSTL10(), nil
+	}
+	return nil, fmt.Errorf("%q: unknown augmentation; want %s", name, augmentNames)
 }

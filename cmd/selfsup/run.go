@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/selfsup/selfsup/checkpoint"
+	"github.com/selfsup/selfsup/embedding"
 	"github.com/selfsup/selfsup/folds"
 	"github.com/selfsup/selfsup/ssl"
 )
@@ -49,6 +50,16 @@ type runConfig struct {
 	LR             float64 `json:"lr"`
 	Probe          bool    `json:"probe"`
 	LimitUnlabeled int     `json:"limit_unlabeled,omitempty"`
+	// Fields added later are omitted when unset, so configurations saved before them
+	// resume unchanged.
+	Transfer        string  `json:"transfer,omitempty"`
+	Augment         string  `json:"augment,omitempty"`
+	FinetuneAugment string  `json:"finetune_augment,omitempty"`
+	ValFraction     float64 `json:"val_fraction,omitempty"`
+	Snapshots       int     `json:"snapshots,omitempty"`
+	MonitorKNN      bool    `json:"monitor_knn,omitempty"`
+	Pretrained      string  `json:"pretrained,omitempty"`
+	PretrainOnly    bool    `json:"pretrain_only,omitempty"`
 }
 
 // preset holds the defaults that depend on the data source.
@@ -118,6 +129,14 @@ func bindRunFlags(fs *flag.FlagSet, cfg *runConfig, o *runOptions) {
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "Adam learning rate of both stages")
 	fs.BoolVar(&cfg.Probe, "probe", cfg.Probe, "transfer by a linear probe (train only a new head on the frozen backbone) instead of fine-tuning")
 	fs.IntVar(&cfg.LimitUnlabeled, "limit-unlabeled", cfg.LimitUnlabeled, "pretrain on only the first N unlabeled images (0: all)")
+	fs.StringVar(&cfg.Transfer, "transfer", cfg.Transfer, "how the pretrained backbone is evaluated: fine-tune (default), linear-probe, or knn (k=200, t=0.1 votes of the labeled images' embeddings; no training)")
+	fs.StringVar(&cfg.Augment, "augment", cfg.Augment, "augmentation of the pretraining images before the pretext task: "+augmentNames)
+	fs.StringVar(&cfg.FinetuneAugment, "finetune-augment", cfg.FinetuneAugment, "augmentation of the downstream training images, the same for SL and SSL+SL: "+augmentNames)
+	fs.Float64Var(&cfg.ValFraction, "val-fraction", cfg.ValFraction, "fraction of the unlabeled images held out to choose the kept pretraining epoch (default 0.1; -1 for none: keep the last epoch)")
+	fs.IntVar(&cfg.Snapshots, "snapshots", cfg.Snapshots, "save the pretrained backbone every N epochs as checkpoints/pretrained-eNNNN.safetensors (0: none)")
+	fs.BoolVar(&cfg.MonitorKNN, "monitor-knn", cfg.MonitorKNN, "after every pretraining epoch, log the kNN accuracy of the test images voted on by the training images' embeddings (a diagnostic; it chooses nothing)")
+	fs.StringVar(&cfg.Pretrained, "pretrained", cfg.Pretrained, "start the transfer from this pretrained backbone file (pretrained*.safetensors of an earlier run) instead of pretraining")
+	fs.BoolVar(&cfg.PretrainOnly, "pretrain-only", cfg.PretrainOnly, "run only the pretraining (and its snapshots); later runs take its file with --pretrained")
 	fs.StringVar(&o.out, "out", o.out, "results directory; it must be new or empty unless --resume")
 	fs.BoolVar(&o.resume, "resume", o.resume, "continue the run saved in --out: its settings (config.json) are the defaults, finished stages and runs are read back")
 	fs.IntVar(&o.threads, "threads", o.threads, "CPU threads (0: all)")
@@ -183,12 +202,13 @@ func readConfig(path string) (runConfig, error) {
 
 // resolved is a checked configuration, ready to run.
 type resolved struct {
-	cfg      runConfig
-	src      dataSource
-	h, w     int
-	budgets  []int // nil for predefined folds
-	backbone ssl.Backbone
-	task     ssl.PretextTask
+	cfg                      runConfig
+	augment, finetuneAugment ssl.Augmentation
+	src                      dataSource
+	h, w                     int
+	budgets                  []int // nil for predefined folds
+	backbone                 ssl.Backbone
+	task                     ssl.PretextTask
 }
 
 // resolve fills the defaults of cfg's data source and checks every value, naming the flag.
@@ -255,6 +275,29 @@ func resolve(cfg runConfig) (*resolved, error) {
 	}
 	if r.task, err = parseTask(cfg.Task); err != nil {
 		return nil, fmt.Errorf("--task %w", err)
+	}
+	switch cfg.Transfer {
+	case "", transferFineTune, transferLinearProbe, transferKNN:
+	default:
+		return nil, fmt.Errorf("--transfer %q: want fine-tune, linear-probe or knn", cfg.Transfer)
+	}
+	if cfg.Probe && cfg.Transfer != "" && cfg.Transfer != transferLinearProbe {
+		return nil, fmt.Errorf("--probe and --transfer %s contradict each other; use --transfer alone", cfg.Transfer)
+	}
+	if r.augment, err = parseAugment(cfg.Augment); err != nil {
+		return nil, fmt.Errorf("--augment %w", err)
+	}
+	if r.finetuneAugment, err = parseAugment(cfg.FinetuneAugment); err != nil {
+		return nil, fmt.Errorf("--finetune-augment %w", err)
+	}
+	if cfg.ValFraction != -1 && !(cfg.ValFraction >= 0 && cfg.ValFraction < 1) {
+		return nil, fmt.Errorf("--val-fraction %v: want a fraction in [0, 1), or -1 for none", cfg.ValFraction)
+	}
+	if cfg.Snapshots < 0 {
+		return nil, fmt.Errorf("--snapshots %d: want 0 (none) or a positive number of epochs", cfg.Snapshots)
+	}
+	if cfg.Pretrained != "" && cfg.PretrainOnly {
+		return nil, errors.New("--pretrained and --pretrain-only contradict each other: the first skips pretraining, the second does only that")
 	}
 	r.cfg = cfg
 	return r, nil
@@ -400,14 +443,44 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	opts := []ssl.Option{ssl.Seed(cfg.Seed), ssl.Logger(log), ssl.OnProgress(onProgress),
 		ssl.CheckpointDir(ckpt), ssl.LearningRate(float32(cfg.LR))}
 	down := []ssl.Option{ssl.Epochs(cfg.FinetuneEpochs), ssl.BatchSize(cfg.FinetuneBatch)}
-	transfer := ssl.FineTune(down...)
-	if cfg.Probe {
-		transfer = ssl.LinearProbe(down...)
+	if r.finetuneAugment != nil {
+		down = append(down, ssl.Augment(r.finetuneAugment))
 	}
-	pipe := ssl.New(r.backbone, opts...).
-		Pretrain(r.task, unlabeled, ssl.Epochs(cfg.PretrainEpochs), ssl.BatchSize(cfg.Batch)).
-		Transfer(transfer).
-		CompareSupervised()
+	var transfer ssl.Transfer
+	switch {
+	case cfg.Transfer == transferKNN:
+		transfer = ssl.KNNProbe(embedding.DefaultNeighbors, embedding.DefaultTemperature, down...)
+	case cfg.Probe || cfg.Transfer == transferLinearProbe:
+		transfer = ssl.LinearProbe(down...)
+	default:
+		transfer = ssl.FineTune(down...)
+	}
+	pre := []ssl.Option{ssl.Epochs(cfg.PretrainEpochs), ssl.BatchSize(cfg.Batch)}
+	if r.augment != nil {
+		pre = append(pre, ssl.Augment(r.augment))
+	}
+	switch {
+	case cfg.ValFraction == -1:
+		pre = append(pre, ssl.ValidationFraction(0))
+	case cfg.ValFraction > 0:
+		pre = append(pre, ssl.ValidationFraction(cfg.ValFraction))
+	}
+	if cfg.Snapshots > 0 {
+		pre = append(pre, ssl.Snapshots(cfg.Snapshots))
+	}
+	if cfg.MonitorKNN {
+		pre = append(pre, ssl.MonitorKNN(data.train, data.test))
+	}
+	pipe := ssl.New(r.backbone, opts...)
+	if cfg.Pretrained != "" {
+		pipe = pipe.FromPretrained(cfg.Pretrained)
+	} else {
+		pipe = pipe.Pretrain(r.task, unlabeled, pre...)
+	}
+	pipe = pipe.Transfer(transfer).CompareSupervised()
+	if cfg.PretrainOnly {
+		return pretrainOnly(ctx, pipe, o, cfg, log, say, b, t0)
+	}
 	if err := pipe.Check(ctx, data.train, data.test, budgets); err != nil {
 		return configError(err, o)
 	}
@@ -549,4 +622,34 @@ func writeReport(out string, rep *ssl.Report) ([]string, error) {
 		files = append(files, fmt.Sprintf("%d plots in %s", len(plots), filepath.Join(out, plotsDir)))
 	}
 	return files, err
+}
+
+// Values of --transfer.
+const (
+	transferFineTune    = "fine-tune"
+	transferLinearProbe = "linear-probe"
+	transferKNN         = "knn"
+)
+
+// pretrainOnly runs --pretrain-only: the pretraining stage (resumable) and its
+// snapshots, written to the checkpoint folder of out.
+func pretrainOnly(ctx context.Context, pipe *ssl.Pipeline, o runOptions, cfg runConfig, log *slog.Logger, say func(string, ...any), b *bar, t0 time.Time) error {
+	if err := writeConfig(o.out, cfg); err != nil {
+		return err
+	}
+	_, err := pipe.Encoder(ctx)
+	if b != nil {
+		b.close()
+	}
+	ckpt := filepath.Join(o.out, checkpointsDir)
+	if err != nil {
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			say("interrupted; the last finished epoch is kept in %s. Continue with:\n  selfsup run --resume --out %s", ckpt, o.out)
+			return fmt.Errorf("interrupted after %s (%w)", time.Since(t0).Round(time.Second), context.Canceled)
+		}
+		return configError(err, o)
+	}
+	say("pretraining done in %s: %s; transfer from it with --pretrained %s", time.Since(t0).Round(time.Second),
+		filepath.Join(ckpt, ssl.PretrainedFile), filepath.Join(ckpt, ssl.PretrainedFile))
+	return nil
 }
