@@ -52,7 +52,8 @@ type frame struct {
 }
 
 // Pipeline applies its transforms in order to every image of a batch. It implements
-// ssl.Augmentation. A Pipeline is immutable and safe for concurrent use.
+// ssl.Augmentation. A Pipeline is immutable and safe for concurrent use; the zero Pipeline
+// copies src to dst.
 type Pipeline struct {
 	label string
 	ts    []Transform
@@ -65,7 +66,7 @@ type Pipeline struct {
 func Compose(ts ...Transform) (*Pipeline, error) {
 	for i, t := range ts {
 		if err := t.Err(); err != nil {
-			return nil, fmt.Errorf("augment: Compose: transform %d: %w", i, err)
+			return nil, fmt.Errorf("%w (transform %d of Compose)", err, i)
 		}
 	}
 	return &Pipeline{ts: append([]Transform(nil), ts...)}, nil
@@ -283,8 +284,8 @@ func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float
 // (torchvision's torch.rand(1) < p).
 func coin(r *rand.Rand, p float64) bool { return r.Float64() < p }
 
-// fmtF formats a parameter for a name: the shortest representation that reads back.
-func fmtF(x float64) string { return fmt.Sprintf("%g", x) }
+// fmtF formats a parameter for a name, to 6 significant digits (4/3 is "1.33333").
+func fmtF(x float64) string { return fmt.Sprintf("%.6g", x) }
 
 // checkProb returns an error unless p is a probability.
 func checkProb(name string, p float64) error {
