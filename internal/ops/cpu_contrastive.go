@@ -19,6 +19,30 @@ func finiteLabels(labels []float32) error {
 	return nil
 }
 
+// softmaxInto sets d to scale·softmax(row) with index skip (if >= 0) left out of the
+// softmax and set to 0: one pass stores the exponentials, a second scales them.
+func softmaxInto(row, d []float32, skip int, scale float64) {
+	mx := float32(math.Inf(-1))
+	for j, v := range row {
+		if j != skip && v > mx {
+			mx = v
+		}
+	}
+	var sum float64
+	for j, v := range row {
+		e := expNonPos(float64(v - mx))
+		if j == skip {
+			e = 0
+		}
+		sum += e
+		d[j] = float32(e)
+	}
+	f := float32(scale / sum)
+	for j := range d {
+		d[j] *= f
+	}
+}
+
 // meanOf returns the float32 mean of per (summed in order) over n.
 func meanOf(per []float64, n int) float32 {
 	var total float64
@@ -76,14 +100,12 @@ func (CPU) SupConGrad(m int, g float32, logits, labels, dlogits []float32) error
 				clear(d)
 				continue
 			}
-			mx, lse := logSumExp(row, i)
 			pw := scale / float64(cnt)
-			for k, v := range row {
-				p := scale * math.Exp(float64(v-mx)-lse)
+			softmaxInto(row, d, i, scale)
+			for k := range d {
 				if labels[k] == labels[i] {
-					p -= pw
+					d[k] -= float32(pw)
 				}
-				d[k] = float32(p)
 			}
 			d[i] = 0
 		}
@@ -98,9 +120,9 @@ func infoNCERow(scale float64, pos float32, neg []float32) (mx, lse float64) {
 	for _, v := range neg {
 		mx = max(mx, scale*float64(v))
 	}
-	sum := math.Exp(scale*float64(pos) - mx)
+	sum := expNonPos(scale*float64(pos) - mx)
 	for _, v := range neg {
-		sum += math.Exp(scale*float64(v) - mx)
+		sum += expNonPos(scale*float64(v) - mx)
 	}
 	return mx, math.Log(sum)
 }
@@ -119,19 +141,29 @@ func (CPU) InfoNCE(n, k int, scale float32, pos, neg []float32) (float32, error)
 	return meanOf(per, n), nil
 }
 
-// InfoNCEGrad implements Kernels.
+// InfoNCEGrad implements Kernels: one pass stores the exponentials, a second scales them.
 func (CPU) InfoNCEGrad(n, k int, scale, g float32, pos, neg, dpos, dneg []float32) error {
 	s := float64(scale)
 	c := float64(g) * s / float64(n)
 	parFor(n, rowChunk(k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, d := neg[i*k:(i+1)*k], dneg[i*k:(i+1)*k]
-			mx, lse := infoNCERow(s, pos[i], row)
-			off := mx + lse
-			dpos[i] = float32(c * (math.Exp(s*float64(pos[i])-off) - 1))
-			for j, v := range row {
-				d[j] = float32(c * math.Exp(s*float64(v)-off))
+			mx := s * float64(pos[i])
+			for _, v := range row {
+				mx = max(mx, s*float64(v))
 			}
+			e0 := expNonPos(s*float64(pos[i]) - mx)
+			sum := e0
+			for j, v := range row {
+				e := expNonPos(s*float64(v) - mx)
+				sum += e
+				d[j] = float32(e)
+			}
+			f := float32(c / sum)
+			for j := range d {
+				d[j] *= f
+			}
+			dpos[i] = float32(c * (e0/sum - 1))
 		}
 	})
 	return nil
@@ -157,10 +189,7 @@ func (CPU) DiagonalCrossEntropyGrad(n int, g float32, logits, dlogits []float32)
 	parFor(n, rowChunk(n), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, d := logits[i*n:(i+1)*n], dlogits[i*n:(i+1)*n]
-			mx, lse := logSumExp(row, -1)
-			for j, v := range row {
-				d[j] = float32(scale * math.Exp(float64(v-mx)-lse))
-			}
+			softmaxInto(row, d, -1, scale)
 			d[i] -= float32(scale)
 		}
 	})
