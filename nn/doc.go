@@ -33,8 +33,15 @@
 // gorgonia ops may be mixed in.
 //
 // Layers: Conv2D, Dense, BatchNorm, ReLU, MaxPool2D, GlobalAvgPool, Add, Flatten,
-// Reshape, Concat, MatMul, Similarity, Scale, Mean, StopGradient. Losses and heads:
-// SoftmaxCrossEntropy (integer labels as a float32 [N] node), Softmax and Argmax for
-// predictions, L2Normalize, CosineSimilarity, NegCosine (SimSiam), NTXent (SimCLR), and
-// L2Penalty (the sum of the L2 terms of the parameters used by the graph).
+// Reshape, Concat, Rows and SplitRows (row blocks, e.g. the views of a view-major batch;
+// views of the input's memory under the executor), MatMul, Similarity, Scale, Mean,
+// StopGradient, NearestNeighbor (NNCLR's support-set lookup, no gradient). Losses and
+// heads: SoftmaxCrossEntropy (integer labels as a float32 [N] node), Softmax and Argmax
+// for predictions, L2Normalize, CosineSimilarity, NegCosine (SimSiam; BYOL's 2-2cos is
+// 2·NegCosine plus a constant), NTXent (SimCLR), SupConLoss (supervised contrastive),
+// InfoNCE (MoCo v2, with a queue of negatives), DiagonalCrossEntropy (NNCLR, one
+// direction), BarlowTwinsLoss, VICRegLoss, and L2Penalty (the sum of the L2 terms of the
+// parameters used by the graph). Each loss's godoc gives its formula and the reference
+// implementation it follows; nn/testdata/gen_contrastive_losses.py checks them against
+// PyTorch.
 package nn

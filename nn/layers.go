@@ -272,3 +272,30 @@ func StopGradient(s *Scope, x *G.Node) *G.Node {
 	y, err := ops.StopGradient(x)
 	return done(s, y, err)
 }
+
+// Rows is rows from..to-1 of the first axis of x [N, ...] (PyTorch's x[from:to]), shape
+// [to-from, ...]. Its gradient is the output's gradient in those rows and zero elsewhere.
+// Under the project's executor it is a view of x's memory, not a copy.
+func Rows(s *Scope, x *G.Node, from, to int) *G.Node {
+	if s.Failed(x) {
+		return nil
+	}
+	y, err := ops.Rows(x, from, to)
+	return done(s, y, err)
+}
+
+// SplitRows cuts x [N, ...] along the first axis into parts blocks of N/parts rows, in
+// order: the views of a view-major batch (rows 0..B-1 view 0, B..2B-1 view 1, ...). N must
+// be a multiple of parts. Each block is Rows of x (a view under the executor). On error it
+// returns nil.
+func SplitRows(s *Scope, x *G.Node, parts int) []*G.Node {
+	if s.Failed(x) {
+		return nil
+	}
+	ys, err := ops.SplitRows(x, parts)
+	if err != nil {
+		s.Fail(err)
+		return nil
+	}
+	return ys
+}

@@ -18,7 +18,7 @@ func logSumExp(row []float32, skip int) (mx float32, lse float64) {
 	var sum float64
 	for j, v := range row {
 		if j != skip {
-			sum += math.Exp(float64(v - mx))
+			sum += expNonPos(float64(v - mx))
 		}
 	}
 	return mx, math.Log(sum)

@@ -19,9 +19,16 @@
 //	GlobalAvgPool(x)      globalAvgPoolGrad(dy)
 //	MaxPool2D(x)          maxPool2DGrad(x, dy)        (first maximum of each window)
 //	MatMul(a, b, bias)    MatMul, ChannelSum
-//	Add, Scale, Mean, Reshape, Concat, StopGradient (no gradient)
+//	Add, Scale, Mean, Reshape, Concat, StopGradient (no gradient; a view under the executor)
+//	Rows(x, lo, hi), SplitRows  rowsGrad(dy) (dy scattered into zeros); the slices are views
+//	                      under the executor (exec.Slicer)
 //	SoftmaxCrossEntropy(logits, labels), Softmax, NTXentLoss(s), L2Normalize,
 //	RowDot, RowScale, L2Penalty
+//	SupConLoss(logits, labels), InfoNCELoss(pos, neg) (one gradient op, two views),
+//	DiagonalCrossEntropy(logits), NearestNeighbor(z, support) (no gradient),
+//	Standardize(x), CrossCorrelationLoss(c), MeanSquaredError(a, b), VarianceHinge(z),
+//	CovarianceOffDiagonal(z): the contrastive losses, which leave their matrix products to
+//	MatMul nodes (so to its gradient)
 //
 // The math lives behind the Kernels interface (CPU is the implementation in use), apart
 // from the plumbing (shapes, hashing, differentiation), so that a CUDA runtime can supply

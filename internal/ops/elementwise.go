@@ -250,6 +250,10 @@ func (op *stopGradientOp) run(out []float32, in [][]float32) error {
 	return nil
 }
 
+// ViewOf implements exec.Viewer: under the project's executor the output is the
+// input's memory, not a copy (a MoCo queue behind a stop-gradient costs nothing).
+func (op *stopGradientOp) ViewOf() int { return 0 }
+
 // SymDiff implements gorgonia.SDOp; DiffWRT (all false) keeps it from being called.
 func (op *stopGradientOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{nil}, nil
@@ -305,7 +309,7 @@ func (op *concatOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	res := make(G.Nodes, len(inputs))
 	lo := 0
 	for i, r := range op.rows {
-		s, err := sliceRows(grad, lo, lo+r)
+		s, err := Rows(grad, lo, lo+r)
 		if err != nil {
 			return nil, err
 		}
@@ -313,24 +317,4 @@ func (op *concatOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 		lo += r
 	}
 	return res, nil
-}
-
-// sliceRowsOp copies rows [lo, hi) of the first axis.
-type sliceRowsOp struct {
-	base
-	lo, hi, rowSize int
-}
-
-func sliceRows(x *G.Node, lo, hi int) (*G.Node, error) {
-	s := x.Shape()
-	out := s.Clone()
-	out[0] = hi - lo
-	op := &sliceRowsOp{lo: lo, hi: hi, rowSize: size(s[1:])}
-	op.base = newBase(op, "sliceRows", fmt.Sprintf("%d:%d", lo, hi), false, out, s)
-	return apply(op, x)
-}
-
-func (op *sliceRowsOp) run(out []float32, in [][]float32) error {
-	copy(out, in[0][op.lo*op.rowSize:op.hi*op.rowSize])
-	return nil
 }

@@ -86,6 +86,51 @@ type Kernels interface {
 	// NTXentGrad sets ds, the gradient of g·NTXent(s).
 	NTXentGrad(m int, g float32, s, ds []float32) error
 
+	// SupCon returns the supervised contrastive loss of the logits [m,m] (see SupConLoss):
+	// the mean over rows i of log Σ_{k≠i} exp(l_ik) minus the mean of l_ip over the
+	// positives p (k≠i with labels[k] == labels[i]); rows without positives add 0.
+	SupCon(m int, logits, labels []float32) (float32, error)
+	// SupConGrad sets dlogits, the gradient of g·SupCon(logits).
+	SupConGrad(m int, g float32, logits, labels, dlogits []float32) error
+	// InfoNCE returns the mean over rows i of -log softmax(scale·[pos_i, neg_i])[0] for
+	// pos [n] and neg [n,k].
+	InfoNCE(n, k int, scale float32, pos, neg []float32) (float32, error)
+	// InfoNCEGrad sets dpos and dneg, the gradients of g·InfoNCE(pos, neg).
+	InfoNCEGrad(n, k int, scale, g float32, pos, neg, dpos, dneg []float32) error
+	// DiagonalCrossEntropy returns the mean over rows i of -log softmax(logits_i)[i] for
+	// logits [n,n].
+	DiagonalCrossEntropy(n int, logits []float32) (float32, error)
+	// DiagonalCrossEntropyGrad sets dlogits = g·(softmax(logits) - I)/n.
+	DiagonalCrossEntropyGrad(n int, g float32, logits, dlogits []float32) error
+	// NearestRows sets row i of y [n,d] to the row of support [q,d] of highest cosine
+	// similarity with row i of z [n,d] (the first on ties; a zero support row scores 0).
+	NearestRows(n, q, d int, z, support, y []float32) error
+	// Standardize sets y = (x - mean)/sqrt(var + eps) per column of x [n,d], with the
+	// biased variance.
+	Standardize(n, d int, eps float32, x, y []float32) error
+	// StandardizeGrad sets dx for y = Standardize(x): per column,
+	// invstd·(dy - mean(dy) - y·mean(dy·y)).
+	StandardizeGrad(n, d int, eps float32, x, dy, dx []float32) error
+	// CrossCorrelationLoss returns Σ_i (1-c_ii)² + lambda·Σ_{i≠j} c_ij² for c [d,d].
+	CrossCorrelationLoss(d int, lambda float32, c []float32) (float32, error)
+	// CrossCorrelationLossGrad sets dc, the gradient of g·CrossCorrelationLoss(c).
+	CrossCorrelationLossGrad(d int, lambda, g float32, c, dc []float32) error
+	// MeanSquaredError returns the mean of (a-b)².
+	MeanSquaredError(a, b []float32) (float32, error)
+	// SubScale sets y = alpha·(a - b).
+	SubScale(alpha float32, a, b, y []float32) error
+	// VarianceHinge returns the mean over the columns j of z [n,d] of
+	// max(0, 1 - sqrt(var_j + eps)), var_j the unbiased variance.
+	VarianceHinge(n, d int, eps float32, z []float32) (float32, error)
+	// VarianceHingeGrad sets dz, the gradient of g·VarianceHinge(z) (0 where the hinge is
+	// flat, including at its kink).
+	VarianceHingeGrad(n, d int, eps, g float32, z, dz []float32) error
+	// CovarianceOffDiagonal returns Σ_{i≠j} Cov_ij²/d for the unbiased covariance [d,d]
+	// of the columns of z [n,d].
+	CovarianceOffDiagonal(n, d int, z []float32) (float32, error)
+	// CovarianceOffDiagonalGrad sets dz, the gradient of g·CovarianceOffDiagonal(z).
+	CovarianceOffDiagonalGrad(n, d int, g float32, z, dz []float32) error
+
 	// L2Normalize sets y = x / sqrt(max(Σx², eps)) row-wise on [n,d].
 	L2Normalize(n, d int, eps float32, x, y []float32) error
 	// L2NormalizeGrad sets dx for y = L2Normalize(x).
