@@ -35,7 +35,7 @@
 // (4·n·dim bytes), then each of GOMAXPROCS goroutines (Workers to change) takes 32 test rows
 // at a time, multiplies them with chunks of the bank by the project's Sgemm into a small
 // buffer (4 MB divided by the dimension: 64 KB at dimension 64), and keeps the k best of
-// each row in a heap; the full test×train similarity matrix is never built. The block
+// each row by a partial selection; the full test×train similarity matrix is never built. The block
 // shapes depend on the data's sizes only, so the predictions are identical for any number
 // of goroutines or BLAS threads. For 50,000 bank rows, 10,000 test rows of dimension 64 and
 // k = 200, a full evaluation takes about a second on two cores (see BenchmarkKNN50k).
