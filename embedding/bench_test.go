@@ -8,7 +8,8 @@ import (
 
 // BenchmarkKNN50k is one full evaluation at the scale of CIFAR-10: a bank of 50,000
 // embeddings of dimension 64, 10,000 test rows, k = 200, t = 0.1, GOMAXPROCS workers. Run
-// it once: go test -run '^$' -bench KNN50k -benchtime 1x ./embedding/
+// it once: go test -run '^$' -bench KNN50k -benchtime 1x ./embedding/; its PyTorch peer is
+// testdata/peer_knn.py (run it right after, on the same machine).
 func BenchmarkKNN50k(b *testing.B) {
 	const n, m, dim, classes = 50000, 10000, 64, 10
 	data, labels, tdata, tlabels := split(clustered(1, n+m, dim, classes, 4))(n, dim)

@@ -386,3 +386,31 @@ func TestSelectBest(t *testing.T) {
 		}
 	}
 }
+
+// TestKNNMemoryBounded checks that Predict does not build the test×train similarity
+// matrix: on 20,000 training and 2,000 test rows (160 MB of similarities) it allocates a
+// small fraction of that.
+func TestKNNMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	const n, m, dim, classes = 20000, 2000, 16, 10
+	data, labels, tdata, _ := split(clustered(2, n+m, dim, classes, 2))(n, dim)
+	knn, err := NewKNN(mustMatrix(t, n, dim, data), labels, classes, Workers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := mustMatrix(t, m, dim, tdata)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := knn.Predict(test); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	full := uint64(n) * m * 4
+	if got := after.TotalAlloc - before.TotalAlloc; got > full/20 {
+		t.Errorf("Predict allocated %d bytes; the full similarity matrix is %d", got, full)
+	} else {
+		t.Logf("Predict allocated %d bytes (the full similarity matrix: %d)", got, full)
+	}
+}
