@@ -12,8 +12,8 @@
 // those features, untouched, separate the classes. NewKNN takes the features of the
 // labeled training images (the "feature bank"), Predict classifies each test image by its
 // neighbours in the bank, and Accuracy returns the fraction classified correctly. Nothing
-// is trained, so it is cheap enough to run after every epoch. The rule is that of lightly's benchmarks (knn_predict in
-// lightly.utils.benchmarking, from InstDisc and MoCo):
+// is trained, so it is cheap enough to run after every epoch. The rule is that of
+// lightly's benchmarks (knn_predict in lightly.utils.benchmarking, from InstDisc and MoCo):
 //
 //  1. every row of both sets is L2-normalised: divided by max(‖row‖, 1e-12) as PyTorch's
 //     F.normalize does, so a zero row stays zero (and is at similarity 0 from everything);
