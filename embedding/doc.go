@@ -45,12 +45,13 @@
 // cosine similarity, so it rewards representations whose classes are tight, separate
 // clusters on the sphere. It is usually lower than a linear probe or fine-tuning on the
 // same features, depends on k, t and the bank, and does not always rank methods as a linear
-// probe does. Published figures for comparison, lightly's kNN benchmark on CIFAR-10 (ResNet-18, 200 epochs, batch 512, k = 200, t = 0.1, the 50,000
-// training images as bank, the 10,000 test images evaluated): BYOL 0.868, SimCLR 0.848,
-// MoCo 0.847, Barlow Twins 0.819, NNCLR 0.815, SimSiam 0.764 (solo-learn's linear
-// accuracies after 1000 epochs put SimSiam, 90.51, close to SimCLR, 90.74). A fully
-// collapsed representation scores the frequency of one class: every test row is equally
-// similar to every bank row and gets the same prediction.
+// probe does. Published figures for comparison, lightly's kNN benchmark on CIFAR-10
+// (ResNet-18, 200 epochs, batch 512, k = 200, t = 0.1, the 50,000 training images as bank,
+// the 10,000 test images evaluated): BYOL 0.868, SimCLR 0.848, MoCo 0.847, Barlow Twins
+// 0.819, NNCLR 0.815, SimSiam 0.764 (solo-learn's linear accuracies after 1000 epochs put
+// SimSiam, 90.51, close to SimCLR, 90.74). A fully collapsed representation scores the
+// frequency of one class: every test row is equally similar to every bank row and gets the
+// same prediction.
 //
 // # Collapse
 //
