@@ -152,6 +152,12 @@ func TestKNNTies(t *testing.T) {
 	if p := predict(rows, labels, [][]float32{zero}, 5); p[0] != 0 {
 		t.Errorf("zero row, k=5: predicted %d, want 0 (three votes against two)", p[0])
 	}
+	// Collapsed embeddings (all rows along one direction): every test row gets the vote of
+	// the k lowest-indexed bank rows, the same prediction for all.
+	col := [][]float32{{1, 2, 3}, {2, 4, 6}, {0.5, 1, 1.5}, {1, 2, 3}, {4, 8, 12}} // power-of-two multiples: exactly equal once normalised
+	if p := predict(col, []int{1, 2, 2, 0, 0}, [][]float32{{1, 2, 3}, {2, 4, 6}, {4, 8, 12}}, 3); !slices.Equal(p, []int{2, 2, 2}) {
+		t.Errorf("collapsed rows, k=3: predicted %v, want [2 2 2] (rows 0-2 vote)", p)
+	}
 	// k above the number of rows: every row votes, as with k = n.
 	p1 := predict(rows, labels, [][]float32{e0, e1, {1, 1, 0}}, 1000)
 	p2 := predict(rows, labels, [][]float32{e0, e1, {1, 1, 0}}, 5)
