@@ -246,19 +246,19 @@ type neighbour struct {
 type worker struct {
 	c      *KNN
 	cols   int
-	q      []float32     // blockRows×dim normalised test rows
-	sims   []float32     // blockRows×cols similarities
-	heaps  [][]neighbour // per test row, a min-heap of the best so far (root: the worst)
+	q      []float32 // blockRows×dim normalised test rows
+	sims   []float32 // blockRows×cols similarities
+	top    []topK    // per test row, the best training rows so far
 	scores []float64
 }
 
 func (c *KNN) newWorker() *worker {
 	cols := c.chunkCols()
 	w := &worker{c: c, cols: cols, q: make([]float32, blockRows*c.dim), sims: make([]float32, blockRows*cols),
-		heaps: make([][]neighbour, blockRows), scores: make([]float64, c.classes)}
-	store := make([]neighbour, blockRows*c.k)
-	for r := range w.heaps {
-		w.heaps[r] = store[r*c.k : r*c.k : (r+1)*c.k]
+		top: make([]topK, blockRows), scores: make([]float64, c.classes)}
+	store := make([]neighbour, blockRows*2*c.k)
+	for r := range w.top {
+		w.top[r] = topK{c: store[2*r*c.k : 2*r*c.k : 2*(r+1)*c.k], k: c.k}
 	}
 	return w
 }
@@ -274,7 +274,7 @@ func (w *worker) block(x []float32, out []int) {
 		for j, v := range row {
 			w.q[r*d+j] = float32(float64(v) * s)
 		}
-		w.heaps[r] = w.heaps[r][:0]
+		w.top[r].reset()
 	}
 	for c0 := 0; c0 < n; c0 += w.cols {
 		cols := min(w.cols, n-c0)
@@ -287,83 +287,114 @@ func (w *worker) block(x []float32, out []int) {
 			blas.Sgemm(false, false, rows, cols, kc, 1, w.q[p0:], d, c.bank[p0*n+c0:], n, beta, w.sims, cols)
 		}
 		for r := range rows {
-			w.heaps[r] = pushChunk(w.heaps[r], c.k, w.sims[r*cols:(r+1)*cols], int32(c0))
+			w.top[r].push(w.sims[r*cols:(r+1)*cols], int32(c0))
 		}
 	}
 	for r := range rows {
-		out[r] = w.vote(w.heaps[r])
+		out[r] = w.vote(w.top[r].best())
 	}
 }
 
-// pushChunk offers the similarities sims of training rows base, base+1, ... to the heap h
-// of capacity k. Rows arrive in increasing index order, so a newcomer with the same
-// similarity as the worst kept row is never better than it (ties keep the lower index).
-func pushChunk(h []neighbour, k int, sims []float32, base int32) []neighbour {
-	j := 0
-	for ; j < len(sims) && len(h) < k; j++ {
-		h = append(h, neighbour{sims[j], base + int32(j)})
-		siftUp(h, len(h)-1)
-	}
-	if len(h) < k {
-		return h
-	}
-	worst := h[0].sim
-	for ; j < len(sims); j++ {
-		if s := sims[j]; s > worst {
-			h[0] = neighbour{s, base + int32(j)}
-			siftDown(h, 0)
-			worst = h[0].sim
+// topK keeps the k best training rows seen so far of one test row: the candidates in
+// c[:len(c)] hold them plus newcomers, at most 2k; a newcomer is admitted only when its
+// similarity is above thr, the similarity of the k-th best kept at the last compaction
+// (-Inf until k are kept). When c is full, compaction moves the k best to c[:k] (a
+// partial selection, linear on average) and drops the rest. A newcomer with the same
+// similarity as the k-th best is not admitted: rows arrive in increasing index order, so
+// it is worse under the tie-break.
+type topK struct {
+	c   []neighbour
+	k   int
+	thr float32
+}
+
+func (t *topK) reset() {
+	t.c = t.c[:0]
+	t.thr = float32(math.Inf(-1))
+}
+
+// push offers the similarities sims of training rows base, base+1, ...
+func (t *topK) push(sims []float32, base int32) {
+	c, thr := t.c, t.thr
+	for j, s := range sims {
+		if s > thr {
+			c = append(c, neighbour{s, base + int32(j)})
+			if len(c) == cap(c) {
+				selectBest(c, t.k)
+				c = c[:t.k]
+				thr = c[t.k-1].sim
+			}
 		}
 	}
-	return h
+	t.c, t.thr = c, thr
 }
 
-// worse reports whether a ranks below b: a lower similarity, or the same and a higher
-// index.
-func worse(a, b neighbour) bool {
-	return a.sim < b.sim || (a.sim == b.sim && a.idx > b.idx)
+// best returns the (at most k) best, in no particular order.
+func (t *topK) best() []neighbour {
+	if len(t.c) > t.k {
+		selectBest(t.c, t.k)
+		t.c = t.c[:t.k]
+	}
+	return t.c
 }
 
-func siftUp(h []neighbour, i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !worse(h[i], h[p]) {
+// better reports whether a ranks above b: a higher similarity, or the same and a lower
+// index. Candidates have distinct indices, so this is a strict total order.
+func better(a, b neighbour) bool {
+	return a.sim > b.sim || (a.sim == b.sim && a.idx < b.idx)
+}
+
+// selectBest reorders c so that c[:k] holds its k best elements and c[k-1] is the k-th
+// best (Hoare's selection with a median-of-three pivot), 1 <= k <= len(c).
+func selectBest(c []neighbour, k int) {
+	lo, hi, target := 0, len(c)-1, k-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if better(c[mid], c[lo]) {
+			c[mid], c[lo] = c[lo], c[mid]
+		}
+		if better(c[hi], c[lo]) {
+			c[hi], c[lo] = c[lo], c[hi]
+		}
+		if better(c[hi], c[mid]) {
+			c[hi], c[mid] = c[mid], c[hi]
+		}
+		p := c[mid]
+		i, j := lo, hi
+		for i <= j {
+			for better(c[i], p) {
+				i++
+			}
+			for better(p, c[j]) {
+				j--
+			}
+			if i <= j {
+				c[i], c[j] = c[j], c[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case target <= j:
+			hi = j
+		case target >= i:
+			lo = i
+		default:
 			return
 		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func siftDown(h []neighbour, i int) {
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && worse(h[r], h[l]) {
-			m = r
-		}
-		if !worse(h[m], h[i]) {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
 	}
 }
 
 // vote returns the class with the highest sum of weights exp(sim/t) over the neighbours in
-// h (reordered here: best first), the lowest class index among equal sums. The weights are
+// h (sorted here, best first, so the sums are added in a fixed order), the lowest class index among equal sums. The weights are
 // computed as exp((sim-best)/t), which multiplies every class's sum by the same factor
 // exp(-best/t) and so changes no comparison, but cannot overflow for small t.
 func (w *worker) vote(h []neighbour) int {
 	slices.SortFunc(h, func(a, b neighbour) int {
 		switch {
-		case worse(b, a):
+		case better(a, b):
 			return -1
-		case worse(a, b):
+		case better(b, a):
 			return 1
 		}
 		return 0
