@@ -172,11 +172,11 @@ func InfoNCE(s *Scope, q, k, queue *G.Node, temperature float32) *G.Node {
 }
 
 // NearestNeighbor returns, for each row of z [N,D], the row of support [Q,D] with the
-// highest cosine similarity to it (the first such row on ties), as stored in support:
-// NNCLR's nearest neighbour in its support set (a queue of past embeddings, normalized
-// or not). No gradient flows through it, neither into z nor into support; NNCLR's
-// gradient reaches the encoder through the other view's predictions (see
-// DiagonalCrossEntropy).
+// highest cosine similarity to it, as stored in support: NNCLR's nearest neighbour in its
+// support set (a queue of past embeddings, normalized or not). Ties go to the first such
+// row; zero rows (an unfilled queue's) are never picked unless all rows are zero. No
+// gradient flows through it, neither into z nor into support; NNCLR's gradient reaches
+// the encoder through the other view's predictions (see DiagonalCrossEntropy).
 func NearestNeighbor(s *Scope, z, support *G.Node) *G.Node {
 	if s.Failed(z, support) {
 		return nil

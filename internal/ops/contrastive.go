@@ -200,7 +200,8 @@ type nearestOp struct {
 
 // NearestNeighbor returns, for each row z_i of z [N,D], the row of support [Q,D] with the
 // highest cosine similarity to it (the first such row on ties), as stored in support:
-// shape [N,D]. A zero row of support scores 0. No gradient flows through it,
+// shape [N,D]. Zero rows of support are never picked (unless all are zero: then row
+// 0). No gradient flows through it,
 // into z or support (NNCLR's nearest neighbours are taken from a support set without a
 // gradient).
 func NearestNeighbor(z, support *G.Node) (*G.Node, error) {

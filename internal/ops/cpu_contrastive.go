@@ -230,6 +230,9 @@ func (c CPU) NearestRows(n, q, d int, z, support, y []float32) error {
 		parFor(n, rowChunk(nb), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				for j, v := range scores[i*nb : (i+1)*nb] {
+					if inv[j] == 0 {
+						continue // a zero row has no direction
+					}
 					if s := float64(v) * float64(inv[j]); s > best[i] {
 						best[i], idx[i] = s, float64(b0+j)
 					}

@@ -103,7 +103,7 @@ type Kernels interface {
 	// DiagonalCrossEntropyGrad sets dlogits = g·(softmax(logits) - I)/n.
 	DiagonalCrossEntropyGrad(n int, g float32, logits, dlogits []float32) error
 	// NearestRows sets row i of y [n,d] to the row of support [q,d] of highest cosine
-	// similarity with row i of z [n,d] (the first on ties; a zero support row scores 0).
+	// similarity with row i of z [n,d] (the first on ties; zero support rows only when all are zero, then row 0).
 	NearestRows(n, q, d int, z, support, y []float32) error
 	// Standardize sets y = (x - mean)/sqrt(var + eps) per column of x [n,d], with the
 	// biased variance.
