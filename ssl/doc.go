@@ -10,11 +10,13 @@
 // difference.
 //
 // A Backbone (package backbone: ResNet v1/v2, small conv nets) turns a batch of images into
-// features [N, F]. A PretextTask (package pretext: Rotation; package contrastive: SimSiam,
-// SimCLR, NNCLR; or a caller's own) turns unlabeled images into network inputs and targets
-// and puts a head and a loss on the features. A Transfer (FineTune or LinearProbe) says how
-// the pretrained backbone becomes a classifier. LabelBudgets (folds.LabelBudgets, or Budgets
-// for fixed folds) say which labeled images each downstream run trains on.
+// features [N, F]. A PretextTask (package pretext: Rotation; package contrastive: SimCLR,
+// SimSiam, NNCLR, BYOL, MoCo v2, SupCon, Barlow Twins, VICReg; or a caller's own) turns
+// raw images into network inputs and targets and puts a head and a loss on the features.
+// An Augmentation (package augment) transforms raw images before a stage uses them. A
+// Transfer (FineTune, LinearProbe or KNNProbe) says how the pretrained backbone becomes a
+// classifier. LabelBudgets (folds.LabelBudgets, or Budgets for fixed folds) say which
+// labeled images each downstream run trains on.
 //
 // # Pipeline
 //
@@ -31,11 +33,14 @@
 // labels and classes, label budgets through their Check, that every network builds, saved
 // checkpoints) and returns an error naming the parameter before any training. Then:
 //
-//  1. Pretraining. The per-pixel mean image of the unlabeled images is subtracted from every
-//     batch before the pretext transform (the seed's preprocessing). A fraction of the
+//  1. Pretraining. Every training batch of unlabeled images is read raw, augmented (the
+//     Augment option) and handed to the task, which makes its views and centres them with
+//     the per-pixel mean image of the unlabeled images (the seed's preprocessing); reading
+//     and preparing the next batch overlaps the current step. A fraction of the
 //     unlabeled images (ValidationFraction, 0.1) or a ValidationSet validates the task after
 //     each epoch; the weights of the epoch with the best validation score (Scorer) or loss are
-//     kept, as the seed's best-by-validation checkpoint.
+//     kept, as the seed's best-by-validation checkpoint. Snapshots saves the backbone
+//     every n epochs on top.
 //  2. For every run of every budget, in budget, run, method order: the supervised baseline
 //     (CompareSupervised; MethodSL) trains the classifier (the backbone and a new
 //     Dense(classes) head) from random initialisation; the transfer (MethodSSL) trains the
@@ -67,11 +72,74 @@
 // continues from its last finished epoch with its optimizer state; files written with other
 // settings or for another architecture are refused before any training.
 //
+// # Representations out
+//
+// Pipeline.Encoder runs only the pretraining and returns an Encoder, whose Embed gives
+// the backbone's features of any dataset, normalised exactly as in training; those
+// features feed embedding.KNN (the kNN accuracy by which self-supervised methods are
+// compared) or a caller's own model. With a CheckpointDir the kept backbone is in
+// PretrainedFile and every downstream run leaves its classifier in RunsDir
+// (ClassifierFile); a program that has only such a file rebuilds the network with
+// backbone.ForCheckpoint and loads it with LoadEncoder or LoadClassifier, whose Predict
+// labels new images. MonitorKNN records the kNN accuracy after every pretraining epoch
+// and EpochStats.Collapse the collapse metric of the validation features (about 1
+// healthy, near 0 collapsed), in the log, the report and the plots.
+//
 // # Writing a pretext task
 //
-// Implement PretextTask: Name, Views (network inputs per image), TargetShape, Prepare
-// (fill Batch.Inputs and Batch.Targets from Batch.Images, drawing randomness from
-// Batch.Rand) and Head (a head and a loss from package nn); add Scorer to choose the
-// kept epoch by a score rather than the loss. The package example does it for "was the
-// image flipped?" in about 40 lines.
+// A task implements PretextTask: Name, Views (network inputs per source image),
+// TargetShape, Prepare and Head. Prepare receives a Batch of N raw source images in
+// [0, 1] (Images, with their Labels and the Mean image) and writes N*Views network inputs,
+// view-major (input v*N+i is view v of image i), centred with Batch.Normalize, plus the
+// targets; all randomness comes from Batch.Rand. Head receives a HeadInput: the backbone's
+// Features [N*Views, F] (nn.SplitRows gives the views), the network Input, the Targets,
+// the Backbone and the batch geometry; it returns a scalar loss built from package nn and
+// an output node for Scorer. The pipeline adds the layers' L2 penalty itself. Here is
+// "was the image mirrored?" in full:
+//
+//	type flipTask struct{}
+//
+//	func (flipTask) Name() string            { return "flip" }
+//	func (flipTask) Views() int              { return 1 }
+//	func (flipTask) TargetShape(n int) []int { return []int{n} } // one class index per input
+//
+//	func (flipTask) Prepare(b *ssl.Batch) error {
+//		for i := 0; i < b.N; i++ {
+//			src, dst := b.Image(i), b.Input(0, i)
+//			flip := b.Rand.IntN(2)
+//			for row := 0; row < b.C*b.H; row++ {
+//				s, d := src[row*b.W:(row+1)*b.W], dst[row*b.W:(row+1)*b.W]
+//				for x := range d {
+//					if flip == 1 {
+//						d[x] = s[b.W-1-x]
+//					} else {
+//						d[x] = s[x]
+//					}
+//				}
+//			}
+//			b.Normalize(dst)
+//			b.Targets[i] = float32(flip)
+//		}
+//		return nil
+//	}
+//
+//	func (flipTask) Head(h *ssl.HeadInput) (loss, output *gorgonia.Node) {
+//		logits := nn.Dense(h.Scope.In("flip"), h.Features, 2)
+//		return nn.SoftmaxCrossEntropy(h.Scope, logits, h.Targets), logits
+//	}
+//
+//	// Score makes pretraining keep the epoch with the best validation accuracy.
+//	func (flipTask) Score(output, targets []float32, g ssl.Geometry) float64 {
+//		return ssl.Accuracy(output, targets, g)
+//	}
+//
+// Optional interfaces add what the contrastive methods need: ShapeChecker and
+// DataChecker reject unsuitable data before training (rotation needs square images,
+// SupCon labels); a second network that the optimizer must not update (BYOL's and MoCo's
+// momentum target) is built with HeadInput.BuildBackbone in Scope.In(name).Frozen(),
+// set up by ParamsInitializer and moved after every step by StepHook, which also fills
+// queues from nodes the head exposed (HeadInput.Expose, StepInfo.Value). State kept in
+// non-trainable parameters is saved with the checkpoints, so resuming is exact. The last
+// validation batch is padded with copies of real images so the layout never changes;
+// Geometry says which rows are real.
 package ssl
