@@ -29,7 +29,7 @@ const (
 	keyOptIter      = "optimizer_iterations"
 )
 
-var reserved = []string{keyFormat, keyArchitecture, keyEpoch, keyStep, keySeed, keyOptimizer, keyOptIter}
+var reserved = []string{keyFormat, keyArchitecture, keyEpoch, keyStep, keySeed, keyOptimizer, keyOptIter, checksumKey}
 
 // Meta is what a checkpoint records besides tensors.
 type Meta struct {
@@ -45,7 +45,7 @@ type Meta struct {
 	Optimizer string
 	// Extra holds further string metadata (e.g. a serialised optim.PlateauState). Its keys
 	// must not be one of the reserved keys: format, architecture, epoch, step, seed,
-	// optimizer, optimizer_iterations.
+	// optimizer, optimizer_iterations, tensor_crc32c.
 	Extra map[string]string
 }
 
@@ -71,7 +71,8 @@ var wrapWriter func(io.Writer) io.Writer
 // Save writes params (and, with WithOptimizer, the optimizer's state) and meta to path in
 // the safetensors format, atomically: it writes a temporary file in the same directory,
 // syncs it, and renames it over path, so path holds either the old or the new checkpoint,
-// never a partial one.
+// never a partial one. The metadata records the CRC-32C of every tensor, which Load and
+// ReadMeta verify.
 func Save(path string, params []*nn.Param, meta Meta, opts ...Option) error {
 	var c config
 	for _, o := range opts {
@@ -119,6 +120,11 @@ func Save(path string, params []*nn.Param, meta Meta, opts ...Option) error {
 			ts = append(ts, tensorOut{name: t.Name, shape: t.Shape, data: t.Data})
 		}
 	}
+	sums, err := checksums(ts)
+	if err != nil {
+		return fmt.Errorf("checkpoint: save %s: %w", path, err)
+	}
+	md[checksumKey] = sums
 	if err := WriteFileAtomic(path, func(w io.Writer) error { return writeFile(w, ts, md) }); err != nil {
 		return fmt.Errorf("checkpoint: save %s: %w", path, err)
 	}
@@ -179,7 +185,8 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 }
 
 // ReadMeta returns the metadata of the checkpoint at path without loading it, e.g. to
-// build the model its architecture names before calling Load. It checks the whole file.
+// build the model its architecture names before calling Load. It checks the whole file,
+// the checksums of its tensors included; a damaged file gives an error matching ErrCorrupt.
 func ReadMeta(path string) (Meta, error) {
 	p, err := readParsed(path)
 	if err != nil {
@@ -195,7 +202,7 @@ func readParsed(path string) (*parsed, error) {
 	}
 	p, err := parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
+		return nil, corrupt(path, err)
 	}
 	return p, nil
 }
@@ -211,7 +218,7 @@ func metaOf(path string, p *parsed) (Meta, error) {
 	num := func(key string, parse func(string) error) {
 		if s, ok := p.meta[key]; ok && err == nil {
 			if e := parse(s); e != nil {
-				err = fmt.Errorf("checkpoint: %s: metadata %q = %q is not a valid number", path, key, s)
+				err = corrupt(path, fmt.Errorf("metadata %q = %q is not a valid number", key, s))
 			}
 		}
 	}
@@ -240,6 +247,13 @@ func metaOf(path string, p *parsed) (Meta, error) {
 // WithOptimizer the optimizer's state is restored too; without it, optimizer state in the
 // file is ignored. Everything is checked before anything is changed: on error, params and
 // the optimizer are as they were.
+//
+// A file that is damaged (a tensor whose bytes do not match its recorded CRC-32C,
+// truncation, a header that does not parse) gives an error matching ErrCorrupt; an intact
+// file that does not fit the model (another architecture, a missing, extra or differently
+// shaped tensor) gives an *ArchitectureError, which matches ErrArchitecture. Files written
+// before checksums were recorded, or by other safetensors writers, carry none and load
+// unverified; a checksum that is present is always verified.
 func Load(path string, params []*nn.Param, opts ...Option) (Meta, error) {
 	var c config
 	for _, o := range opts {
@@ -258,11 +272,16 @@ func Load(path string, params []*nn.Param, opts ...Option) (Meta, error) {
 	fail := func(format string, a ...any) (Meta, error) {
 		return Meta{}, fmt.Errorf("checkpoint: %s: %s", path, fmt.Sprintf(format, a...))
 	}
+	misfit := func(tensor, format string, a ...any) (Meta, error) {
+		return Meta{}, &ArchitectureError{Path: path, Tensor: tensor, Detail: fmt.Sprintf(format, a...)}
+	}
 	if c.arch != "" && meta.Architecture != c.arch {
+		e := &ArchitectureError{Path: path, Want: c.arch, Got: meta.Architecture,
+			Detail: fmt.Sprintf("checkpoint is for %s, model is %s", meta.Architecture, c.arch)}
 		if meta.Architecture == "" {
-			return fail("checkpoint records no architecture, model is %s", c.arch)
+			e.Detail = fmt.Sprintf("checkpoint records no architecture, model is %s", c.arch)
 		}
-		return fail("checkpoint is for %s, model is %s", meta.Architecture, c.arch)
+		return Meta{}, e
 	}
 	used := map[string]bool{}
 	dsts := make([][]float32, len(params))
@@ -276,13 +295,13 @@ func Load(path string, params []*nn.Param, opts ...Option) (Meta, error) {
 		}
 		e := p.byName[q.Name]
 		if e == nil {
-			return fail("no tensor for parameter %q", q.Name)
+			return misfit(q.Name, "no tensor for parameter %q", q.Name)
 		}
 		if e.DType != "F32" {
-			return fail("tensor %q has dtype %s, want F32", q.Name, e.DType)
+			return misfit(q.Name, "tensor %q has dtype %s, want F32", q.Name, e.DType)
 		}
 		if shape := q.Value.Shape(); !slices.Equal(e.Shape, []int(shape)) {
-			return fail("tensor %q has shape %v, the model's parameter has %v", q.Name, e.Shape, shape)
+			return misfit(q.Name, "tensor %q has shape %v, the model's parameter has %v", q.Name, e.Shape, shape)
 		}
 		used[q.Name] = true
 		dsts[i] = d
@@ -297,7 +316,7 @@ func Load(path string, params []*nn.Param, opts ...Option) (Meta, error) {
 			continue
 		}
 		if prefix == "" || !strings.HasPrefix(e.Name, prefix) {
-			return fail("unexpected tensor %q: not a parameter of the model", e.Name)
+			return misfit(e.Name, "unexpected tensor %q: not a parameter of the model", e.Name)
 		}
 		if c.opt == nil {
 			continue

@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -283,6 +286,14 @@ func TestLoadErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.sub) || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: error %v, want one naming the file and containing %q", c.name, err, c.sub)
 		}
+		// Damage matches ErrCorrupt, a file of another model ErrArchitecture, never both.
+		misfit := slices.Contains([]string{"dtype not F32", "shape mismatch", "missing tensor", "extra tensor", "architecture"}, c.name)
+		damaged := !misfit && !slices.Contains([]string{"foreign format", "no optimizer state", "other optimizer", "optimizer tensors of another param"}, c.name)
+		var ae *ArchitectureError
+		if errors.Is(err, ErrCorrupt) != damaged || errors.Is(err, ErrArchitecture) != misfit || errors.As(err, &ae) != misfit {
+			t.Errorf("%s: errors.Is(ErrCorrupt) = %v, errors.Is(ErrArchitecture) = %v, want %v and %v: %v",
+				c.name, errors.Is(err, ErrCorrupt), errors.Is(err, ErrArchitecture), damaged, misfit, err)
+		}
 		if ps[0].Value.Float32s()[0] != 42 {
 			t.Errorf("%s: a failed load changed a parameter", c.name)
 		}
@@ -456,4 +467,171 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("data not covered: %d of %d", pos, len(p.data))
 		}
 	})
+}
+
+// corruptedCopy saves model(t, 1) to a fresh file, flips one bit of the byte at offset off of
+// the tensor named name, and returns the path.
+func corruptedCopy(t *testing.T, name string, off int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "flipped.safetensors")
+	if err := Save(path, model(t, 1), Meta{Architecture: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := p.byName[name]
+	if e == nil || e.Begin+off >= e.End {
+		t.Fatalf("no byte %d in tensor %q", off, name)
+	}
+	b[p.dataBase+e.Begin+off] ^= 0x40
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestChecksumCatchesFlippedByte flips one bit inside a tensor of a saved checkpoint (in the
+// top byte of a batch-norm gamma of 1, 0x3f800000, which becomes +Inf, 0x7f800000; the file
+// still parses): Load and ReadMeta must refuse it with ErrCorrupt, naming the tensor and
+// the file, and leave the parameters alone.
+func TestChecksumCatchesFlippedByte(t *testing.T) {
+	for _, c := range []struct {
+		tensor string
+		off    int64
+	}{{"bn1/gamma", 3}, {"conv1/kernel", 0}, {"dense/kernel", 4*40 - 1}} {
+		path := corruptedCopy(t, c.tensor, c.off)
+		dst := model(t, 2)
+		before := bits(dst)
+		_, err := Load(path, dst, RequireArchitecture("m"))
+		if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrArchitecture) {
+			t.Fatalf("%s: Load: %v, want ErrCorrupt", c.tensor, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, `tensor "`+c.tensor+`"`) || !strings.Contains(msg, "CRC-32C") {
+			t.Errorf("%s: error %q does not name the file, the tensor and the checksum", c.tensor, msg)
+		}
+		for i := range dst {
+			if !slices.Equal(bits(dst)[i], before[i]) {
+				t.Errorf("%s: a failed load changed %s", c.tensor, dst[i].Name)
+			}
+		}
+		if _, err := ReadMeta(path); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: ReadMeta: %v, want ErrCorrupt", c.tensor, err)
+		}
+	}
+}
+
+// TestWrongArchitectureIsNotCorruption loads an intact checkpoint into a model of another
+// architecture: an *ArchitectureError, never ErrCorrupt.
+func TestWrongArchitectureIsNotCorruption(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(path, model(t, 1), Meta{Architecture: "resnet56"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, model(t, 2), RequireArchitecture("resnet20"))
+	var ae *ArchitectureError
+	if !errors.As(err, &ae) || !errors.Is(err, ErrArchitecture) || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Load: %v, want an *ArchitectureError and not ErrCorrupt", err)
+	}
+	if ae.Path != path || ae.Want != "resnet20" || ae.Got != "resnet56" || ae.Tensor != "" {
+		t.Errorf("ArchitectureError %+v", ae)
+	}
+	// Without RequireArchitecture, the other model's tensors do not fit.
+	_, err = Load(path, twoParams())
+	if !errors.As(err, &ae) || errors.Is(err, ErrCorrupt) || ae.Tensor == "" || !strings.Contains(err.Error(), ae.Tensor) {
+		t.Fatalf("Load into another model: %v (%+v)", err, ae)
+	}
+}
+
+// rewriteMeta rewrites the safetensors file b with its metadata changed by edit (deleting
+// the checksum key makes a file look like one written before checksums existed).
+func rewriteMeta(t *testing.T, b []byte, edit func(map[string]string)) []byte {
+	t.Helper()
+	n := binary.LittleEndian.Uint64(b)
+	var hdr map[string]json.RawMessage
+	if err := json.Unmarshal(b[8:8+n], &hdr); err != nil {
+		t.Fatal(err)
+	}
+	var md map[string]string
+	if err := json.Unmarshal(hdr[metadataKey], &md); err != nil {
+		t.Fatal(err)
+	}
+	edit(md)
+	hdr[metadataKey], _ = json.Marshal(md)
+	h, _ := json.Marshal(hdr)
+	return raw(string(h), b[8+n:])
+}
+
+// TestChecksumsOptionalButVerifiedWhenPresent: a file without checksums (written before
+// they existed) loads; damaged, missing or surplus checksums do not.
+func TestChecksumsOptionalButVerifiedWhenPresent(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	src := model(t, 1)
+	if err := Save(path, src, Meta{Architecture: "m", Extra: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(path)
+	m, err := ReadMeta(path)
+	if err != nil || len(m.Extra) != 1 || m.Extra["k"] != "v" {
+		t.Fatalf("the checksum key leaks into Extra: %+v, %v", m, err)
+	}
+	var sums map[string]string
+	md := map[string]string{}
+	rewriteMeta(t, good, func(m map[string]string) { maps.Copy(md, m) })
+	if err := json.Unmarshal([]byte(md[checksumKey]), &sums); err != nil || len(sums) != len(src) {
+		t.Fatalf("checksums %q: %v", md[checksumKey], err)
+	}
+	for _, p := range src {
+		if want := crc32.Checksum(f32bytes(p.Value.Float32s()...), crc32.MakeTable(crc32.Castagnoli)); sums[p.Name] != fmt.Sprintf("%08x", want) {
+			t.Errorf("%s: checksum %q, want %08x", p.Name, sums[p.Name], want)
+		}
+	}
+
+	legacy := rewriteMeta(t, good, func(m map[string]string) { delete(m, checksumKey) })
+	legacyPath := filepath.Join(dir, "legacy")
+	os.WriteFile(legacyPath, legacy, 0o644)
+	dst := model(t, 2)
+	if _, err := Load(legacyPath, dst, RequireArchitecture("m")); err != nil {
+		t.Fatalf("a file without checksums: %v", err)
+	}
+	if !slices.Equal(bits(dst)[0], bits(src)[0]) {
+		t.Error("the file without checksums loaded other values")
+	}
+
+	for _, c := range []struct {
+		name string
+		edit func(map[string]string)
+		sub  string
+	}{
+		{"not JSON", func(m map[string]string) { m[checksumKey] = "x" }, "is not a JSON object"},
+		{"one missing", func(m map[string]string) { m[checksumKey] = edited(sums, func(s map[string]string) { delete(s, "conv1/bias") }) }, `tensor "conv1/bias" has no checksum`},
+		{"surplus", func(m map[string]string) { m[checksumKey] = edited(sums, func(s map[string]string) { s["ghost"] = "00000000" }) }, `checksum for tensor "ghost"`},
+		{"not hex", func(m map[string]string) { m[checksumKey] = edited(sums, func(s map[string]string) { s["bn1/gamma"] = "0x123456" }) }, `tensor "bn1/gamma": checksum "0x123456"`},
+		{"wrong", func(m map[string]string) {
+			m[checksumKey] = edited(sums, func(s map[string]string) { s["bn1/gamma"] = strings.Repeat("0", 8) })
+		}, `tensor "bn1/gamma"`},
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_"))
+		os.WriteFile(p, rewriteMeta(t, good, c.edit), 0o644)
+		_, err := Load(p, model(t, 2))
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.sub) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: %v, want ErrCorrupt naming the file and %q", c.name, err, c.sub)
+		}
+	}
+	if err := Save(path, src, Meta{Extra: map[string]string{checksumKey: "{}"}}); err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Errorf("Extra may set the checksum key: %v", err)
+	}
+}
+
+func edited(sums map[string]string, f func(map[string]string)) string {
+	c := maps.Clone(sums)
+	f(c)
+	b, _ := json.Marshal(c)
+	return string(b)
 }

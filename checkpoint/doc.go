@@ -19,8 +19,10 @@
 //	lars/momentum/<parameter name>
 //
 // Metadata keys: "format" ("selfsup-checkpoint-v1"), "architecture", "epoch", "step",
-// "seed", and with optimizer state "optimizer" (its name, the prefix of its tensors) and
-// "optimizer_iterations"; plus any Meta.Extra keys.
+// "seed", "tensor_crc32c", and with optimizer state "optimizer" (its name, the prefix of
+// its tensors) and "optimizer_iterations"; plus any Meta.Extra keys. "tensor_crc32c" is a
+// JSON object mapping every tensor's name to the CRC-32C (Castagnoli) of its raw data
+// bytes, as 8 hex digits, e.g. {"conv1/kernel":"1c291ca3",...}.
 //
 // # Writing and reading
 //
@@ -30,6 +32,18 @@
 // the header (truncation, bad JSON, unknown dtypes, offsets out of range, overlapping or
 // leaving gaps, sizes that do not match shapes), that every parameter has a tensor of
 // dtype F32 and of its shape, that no tensor is left unexplained, and, with
-// RequireArchitecture, that the checkpoint is for the same architecture. Errors name the
-// file and the tensor or byte offset; on any error nothing is changed.
+// RequireArchitecture, that the checkpoint is for the same architecture; Load and ReadMeta
+// also check every tensor's bytes against its recorded CRC-32C. Errors name the file and
+// the tensor or byte offset; on any error nothing is changed.
+//
+// # Errors
+//
+// A damaged file (a checksum that does not match, truncation, a header that does not
+// parse) gives an error matching ErrCorrupt. An intact file of another model (another
+// recorded architecture, a missing, surplus or differently shaped tensor) gives an
+// *ArchitectureError, matching ErrArchitecture and not ErrCorrupt.
+//
+// Files written before checksums were recorded (and files of other safetensors writers)
+// have no "tensor_crc32c" key: they still load, unverified. Once the key is present every
+// tensor must have a checksum and every checksum must match.
 package checkpoint

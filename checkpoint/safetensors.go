@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,6 +22,9 @@ import (
 
 const (
 	metadataKey = "__metadata__"
+	// checksumKey is the metadata key holding the CRC-32C (Castagnoli) of every tensor's
+	// raw bytes, as a JSON object mapping tensor names to 8 lower-case hex digits.
+	checksumKey = "tensor_crc32c"
 	// maxHeader bounds the JSON header, as the reference implementation does (100 MB).
 	maxHeader = 100 << 20
 )
@@ -177,7 +182,88 @@ func parse(b []byte) (*parsed, error) {
 		return nil, fmt.Errorf("%d bytes after the last tensor (file offset %d): truncated header or trailing garbage",
 			int64(len(p.data))-pos, p.dataBase+pos)
 	}
+	if err := p.verifyChecksums(); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// verifyChecksums checks every tensor's bytes against the CRC-32C the metadata records
+// for it. A file without the checksum key (written before checksums were added, or by
+// another writer) passes; once the key is there, every tensor must have a checksum and
+// every checksum must belong to a tensor.
+func (p *parsed) verifyChecksums() error {
+	s, ok := p.meta[checksumKey]
+	if !ok {
+		return nil
+	}
+	var sums map[string]string
+	if err := json.Unmarshal([]byte(s), &sums); err != nil {
+		return fmt.Errorf("header: %s: metadata %q is not a JSON object of strings: %v", metadataKey, checksumKey, err)
+	}
+	for _, e := range p.entries {
+		want, ok := sums[e.Name]
+		if !ok {
+			return fmt.Errorf("tensor %q has no checksum in metadata %q, which covers the other tensors", e.Name, checksumKey)
+		}
+		w, err := parseCRC(want)
+		if err != nil {
+			return fmt.Errorf("tensor %q: checksum %q in metadata %q: %v", e.Name, want, checksumKey, err)
+		}
+		if got := crc32.Checksum(p.data[e.Begin:e.End], castagnoli); got != w {
+			return fmt.Errorf("tensor %q (file offsets %d to %d): CRC-32C of its bytes is %08x, the header records %08x",
+				e.Name, p.dataBase+e.Begin, p.dataBase+e.End, got, w)
+		}
+	}
+	if len(sums) != len(p.entries) {
+		names := make([]string, 0, len(sums))
+		for n := range sums {
+			if p.byName[n] == nil {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
+		return fmt.Errorf("metadata %q has a checksum for tensor %q, which the file does not hold", checksumKey, names[0])
+	}
+	return nil
+}
+
+// parseCRC reads a checksum written by formatCRC: exactly 8 hex digits.
+func parseCRC(s string) (uint32, error) {
+	v, err := strconv.ParseUint(s, 16, 32)
+	if len(s) != 8 || err != nil {
+		return 0, errors.New("not 8 hex digits")
+	}
+	return uint32(v), nil
+}
+
+func formatCRC(v uint32) string { return fmt.Sprintf("%08x", v) }
+
+// crcF32 is the CRC-32C of data as it is stored: little-endian float32s.
+func crcF32(data []float32) uint32 {
+	var buf [4096]byte
+	var sum uint32
+	for len(data) > 0 {
+		n := min(len(data), len(buf)/4)
+		for i, v := range data[:n] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		sum = crc32.Update(sum, castagnoli, buf[:4*n])
+		data = data[n:]
+	}
+	return sum
+}
+
+// checksums returns the value of checksumKey for ts.
+func checksums(ts []tensorOut) (string, error) {
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		m[t.name] = formatCRC(crcF32(t.data))
+	}
+	b, err := json.Marshal(m) // sorted keys: deterministic
+	return string(b), err
 }
 
 func headerErr(dec *json.Decoder, err error) error {

@@ -10,8 +10,35 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 )
+
+// ErrCorrupt is matched (errors.Is) by the errors of a damaged archive: a gzip stream whose
+// CRC-32 or length does not match its trailer, compressed data that does not decode, a gzip
+// or tar header that does not parse, an archive cut short. The error names the archive.
+var ErrCorrupt = errors.New("damaged archive")
+
+// corruptError marks err as a sign of a damaged archive without changing its message.
+type corruptError struct{ error }
+
+func (e corruptError) Unwrap() []error { return []error{e.error, ErrCorrupt} }
+
+// isDamage reports whether err, from reading a tar or gzip stream, says the bytes are damaged
+// (rather than that the disk could not be read).
+func isDamage(err error) bool {
+	var ci flate.CorruptInputError
+	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, tar.ErrHeader) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ci)
+}
+
+// markDamage wraps err in a corruptError when it is a sign of damage.
+func markDamage(err error) error {
+	if err != nil && isDamage(err) && !errors.Is(err, ErrCorrupt) {
+		return corruptError{err}
+	}
+	return err
+}
 
 // visitFunc reads one wanted file: base is its base name, name what to call it in errors,
 // size its length in bytes and r its content (exactly size bytes).
@@ -57,7 +84,10 @@ func (s dirSource) visit(want []string, fn visitFunc) error {
 	return nil
 }
 
-// archiveSource streams a .tar.gz (or plain .tar) and picks members by base name.
+// archiveSource streams a .tar.gz (or plain .tar) and picks members by base name. A
+// compressed archive is always read to the end of its gzip stream, past the last wanted
+// member, so that the gzip trailer's CRC-32 and length are checked: a flipped byte anywhere
+// in the archive is an error, not a wrong label or pixel.
 type archiveSource struct{ file string }
 
 func (s archiveSource) String() string { return s.file }
@@ -70,11 +100,13 @@ func (s archiveSource) visit(want []string, fn visitFunc) error {
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<20)
 	var r io.Reader = br
+	compressed := false
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return fmt.Errorf("datasets: %s: not a readable gzip file: %w", s.file, err)
+			return markDamage(fmt.Errorf("datasets: %s: not a readable gzip file: %w", s.file, err))
 		}
+		compressed = true
 		defer zr.Close()
 		ra := newReadAhead(zr)
 		defer ra.Close()
@@ -91,7 +123,7 @@ func (s archiveSource) visit(want []string, fn visitFunc) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("datasets: %s: reading the archive: %w", s.file, err)
+			return markDamage(fmt.Errorf("datasets: %s: reading the archive: %w", s.file, err))
 		}
 		if !hdr.FileInfo().Mode().IsRegular() {
 			continue
@@ -102,7 +134,14 @@ func (s archiveSource) visit(want []string, fn visitFunc) error {
 		}
 		delete(pending, base)
 		if err := fn(base, s.file+":"+hdr.Name, hdr.Size, tr); err != nil {
-			return err
+			return markDamage(err)
+		}
+	}
+	if compressed {
+		// Drain the rest (members not wanted, the tar end blocks, the gzip trailer): the gzip
+		// reader checks the CRC-32 and length of everything it decompressed only at the end.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return markDamage(fmt.Errorf("datasets: %s: reading the archive to its end (its CRC-32 and length are checked there): %w", s.file, err))
 		}
 	}
 	for _, b := range want {
@@ -120,7 +159,7 @@ func readFull(r io.Reader, buf []byte, name string, off, size int64) error {
 		return nil
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("datasets: %s: truncated: data ends at byte %d of %d", name, off+int64(n), size)
+		return fmt.Errorf("datasets: %s: truncated: data ends at byte %d of %d: %w", name, off+int64(n), size, io.ErrUnexpectedEOF)
 	}
 	return fmt.Errorf("datasets: %s: reading at byte %d: %w", name, off+int64(n), err)
 }

@@ -4,11 +4,13 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -360,4 +362,90 @@ func BenchmarkCIFAR10TarGz(b *testing.B) {
 			}
 		}
 	})
+}
+
+// storedTarGz packs files like tarGz, gzip-compressed at level 0 (stored blocks), so that a
+// byte of a member appears unchanged in the .tar.gz and flipping it changes only that byte
+// of the data: only the gzip trailer's CRC-32 can tell.
+func storedTarGz(t *testing.T, folder string, order []string, files map[string][]byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, gzip.NoCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(zw)
+	for _, name := range order {
+		b := files[name]
+		if err := tw.WriteHeader(&tar.Header{Name: folder + "/" + name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestCIFARArchiveChecksum flips single bytes inside a .tar.gz: a label byte of a wanted
+// member (to another valid label), a byte of a member no split needs, a byte of the gzip
+// trailer. Each must fail with ErrCorrupt and an error naming the archive, whatever split
+// is read, instead of loading a wrong label.
+func TestCIFARArchiveChecksum(t *testing.T) {
+	spec, files := smallCIFAR10()
+	files["readme.html"] = []byte("<html>the readme, after every member a loader needs</html>")
+	order := []string{"batches.meta.txt", "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin", "readme.html"}
+	good := storedTarGz(t, "cifar-10-batches-bin", order, files)
+	dir := t.TempDir()
+	intact := filepath.Join(dir, "intact.tar.gz")
+	os.WriteFile(intact, good, 0o644)
+	if _, err := loadCIFAR(spec, intact, []Split{Train, Test}, 0); err != nil {
+		t.Fatalf("the intact archive: %v", err)
+	}
+	// Record 1 of data_batch_2.bin (label 4) and record 0 of test_batch.bin, found by their bytes.
+	at := func(member string, off int) int {
+		i := bytes.Index(good, files[member][off:off+200])
+		if i < 0 {
+			t.Fatalf("%s byte %d not found in the stored archive", member, off)
+		}
+		return i
+	}
+	for _, c := range []struct {
+		name   string
+		off    int
+		xor    byte
+		splits []Split
+	}{
+		{"label of a training record", at("data_batch_2.bin", 3073), 1, []Split{Train}},
+		{"label of a training record, both splits", at("data_batch_2.bin", 3073), 1, []Split{Train, Test}},
+		{"pixel of the last wanted member", at("test_batch.bin", 100), 0x10, []Split{Test}},
+		{"a member no split reads", bytes.Index(good, []byte("the readme")), 0x20, []Split{Train}},
+		{"trailer CRC-32", len(good) - 8, 1, []Split{Test}},
+		{"trailer length", len(good) - 1, 1, []Split{Train}},
+	} {
+		b := bytes.Clone(good)
+		b[c.off] ^= c.xor
+		p := filepath.Join(dir, "flipped.tar.gz")
+		os.WriteFile(p, b, 0o644)
+		_, err := loadCIFAR(spec, p, c.splits, 0)
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", c.name, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %q does not name the archive", c.name, err)
+		}
+	}
+	// A truncated archive is damage too.
+	p := filepath.Join(dir, "cut.tar.gz")
+	os.WriteFile(p, good[:len(good)-3], 0o644)
+	if _, err := loadCIFAR(spec, p, []Split{Test}, 0); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), p) {
+		t.Errorf("truncated archive: %v", err)
+	}
 }

@@ -32,6 +32,12 @@
 // error names the file and what is wrong, with the record index and byte offset where it
 // applies. The binary parsers are fuzz-tested.
 //
+// A .tar.gz is always read to the end of its gzip stream, past the last member a loader needs,
+// so that the CRC-32 and length in the gzip trailer are checked: a byte flipped anywhere in the
+// archive is an error, never a wrong label. The errors of a damaged archive (a checksum or
+// length that does not match, data that does not decompress, a header that does not parse, an
+// archive cut short) match ErrCorrupt and name the archive.
+//
 // # The embedded default set
 //
 // Default returns a 16x16, class-balanced subset of CIFAR-10 (5,000 training and 1,000 test

@@ -90,7 +90,7 @@ func TestSTL10Layout(t *testing.T) {
 				t.Fatalf("Shape = %d %d %d", c, h, w)
 			}
 			for i := 0; i < d.Len(); i++ {
-				want := ssl.Unlabeled
+				want := ssl.NoLabel
 				if tc.labelled {
 					want = (i*3 + 1) % 10
 				}

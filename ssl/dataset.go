@@ -1,13 +1,29 @@
 package ssl
 
 import (
+	"errors"
 	"fmt"
 	"image"
+	"reflect"
 )
 
 // NoLabel is the label of an image that has none (an unlabeled image). Package datasets
 // uses the same value, -1.
 const NoLabel = -1
+
+// ErrNilImage is matched (errors.Is) by the error of a Dataset whose Image method returned
+// nil (or a nil pointer of an image type); the error names the index.
+var ErrNilImage = errors.New("the dataset returned a nil image")
+
+// isNilImage reports whether img is nil or a typed nil pointer, whose methods would panic.
+func isNilImage(img image.Image) bool {
+	if img == nil {
+		return true
+	}
+	v := reflect.ValueOf(img)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
 
 // Dataset is a finite, indexable set of RGB images, the input of every stage of the pipeline.
 //
@@ -35,7 +51,7 @@ type BatchFiller interface {
 
 // Shape returns the common (channels, height, width) of the images of ds: from BatchFiller
 // when ds implements it, otherwise from the bounds of image 0 with 3 channels.
-// It returns an error for an empty dataset.
+// It returns an error for an empty dataset, and one matching ErrNilImage when image 0 is nil.
 func Shape(ds Dataset) (c, h, w int, err error) {
 	if bf, ok := ds.(BatchFiller); ok {
 		c, h, w = bf.Shape()
@@ -44,13 +60,18 @@ func Shape(ds Dataset) (c, h, w int, err error) {
 	if ds.Len() == 0 {
 		return 0, 0, 0, fmt.Errorf("ssl: dataset is empty")
 	}
-	b := ds.Image(0).Bounds()
+	img := ds.Image(0)
+	if isNilImage(img) {
+		return 0, 0, 0, fmt.Errorf("ssl: image 0: %w", ErrNilImage)
+	}
+	b := img.Bounds()
 	return 3, b.Dy(), b.Dx(), nil
 }
 
 // FillBatch writes the images idx of ds into dst as float32 NCHW scaled to [0, 1]. It uses
 // the dataset's BatchFiller when there is one and converts image.Image pixels otherwise.
-// Every image must have the shape of Shape(ds).
+// Every image must have the shape of Shape(ds); an image that is nil is an error matching
+// ErrNilImage, naming its index.
 func FillBatch(ds Dataset, dst []float32, idx []int) error {
 	if bf, ok := ds.(BatchFiller); ok {
 		return bf.FillBatch(dst, idx)
@@ -68,6 +89,9 @@ func FillBatch(ds Dataset, dst []float32, idx []int) error {
 			return fmt.Errorf("ssl: FillBatch: index %d (position %d) out of range [0,%d)", i, k, ds.Len())
 		}
 		img := ds.Image(i)
+		if isNilImage(img) {
+			return fmt.Errorf("ssl: FillBatch: image %d (position %d in the batch): %w", i, k, ErrNilImage)
+		}
 		b := img.Bounds()
 		if b.Dx() != w || b.Dy() != h {
 			return fmt.Errorf("ssl: FillBatch: image %d is %dx%d, want %dx%d", i, b.Dx(), b.Dy(), w, h)

@@ -2,9 +2,11 @@ package ssl
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/selfsup/selfsup/checkpoint"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -26,7 +28,9 @@ type curve struct {
 //   - downstream_loss_n<N>.png and downstream_acc_n<N>.png for each budget N: the
 //     training loss and accuracy per epoch of each method, averaged over the budget's runs.
 //
-// Epochs are numbered from 1.
+// Epochs are numbered from 1. Each file is written atomically (checkpoint.WriteFileAtomic):
+// a failed write, a full disk for one, leaves an earlier file of the same name as it was
+// and no partial PNG.
 func (r *Report) PlotCurves(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("ssl: PlotCurves: %w", err)
@@ -130,5 +134,19 @@ func savePlot(path, title, ylabel string, curves []curve) error {
 	} else {
 		p.Legend.Top = true
 	}
-	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
+	if err != nil {
+		return err
+	}
+	return checkpoint.WriteFileAtomic(path, func(w io.Writer) error {
+		if plotWriter != nil {
+			w = plotWriter(w)
+		}
+		_, err := wt.WriteTo(w)
+		return err
+	})
 }
+
+// plotWriter, when set (by tests), wraps the writer a plot is encoded into, e.g. to make
+// it fail part-way.
+var plotWriter func(io.Writer) io.Writer

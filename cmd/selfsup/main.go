@@ -9,7 +9,9 @@
 // comparison table: test accuracy of SL (supervised from random initialisation) and SSL+SL
 // (rotation pretraining, then fine-tuning) for each label budget n_labels. Given --data it runs
 // on CIFAR-10, STL-10 or a folder of images. Results go to --out (report.md, report.csv,
-// report.json, PNG curves and checkpoints); Ctrl-C stops cleanly, keeping finished runs, and
+// report.json, PNG curves and checkpoints); Ctrl-C (SIGINT) or SIGTERM (sent by timeout,
+// Docker, Kubernetes, SLURM) stops cleanly, keeping finished runs and writing the partial
+// report, with exit status 130 or 143; a second signal kills the program at once.
 // "selfsup run --out DIR --resume" continues.
 //
 // Run "selfsup <command> -h" for a command's flags.
@@ -22,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 )
 
 type command struct {
@@ -44,27 +45,20 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun \"selfsup <command> -h\" for a command's flags.")
 }
 
-// exitInterrupted is the exit status after Ctrl-C (128 + SIGINT, as a shell reports it).
-const exitInterrupted = 130
-
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	go func() {
-		// After the first Ctrl-C, a second one kills the program the default way.
-		<-ctx.Done()
-		stop()
-	}()
+	ctx, stop := withStopSignals(context.Background())
 	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := exitStatus(ctx, err)
+	stop()
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(os.Stderr, "selfsup:", err)
-		os.Exit(exitInterrupted)
+		return
+	case code != 1:
+		fmt.Fprintf(os.Stderr, "selfsup: %v (%v)\n", err, context.Cause(ctx))
 	default:
 		fmt.Fprintln(os.Stderr, "selfsup:", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {

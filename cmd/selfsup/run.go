@@ -102,7 +102,9 @@ tested on every test image.
 With no flags it runs on the small dataset embedded in the module. It prints the
 comparison table (rows SL and SSL+SL, one column per n_labels) and writes report.md,
 report.csv, report.json, PNG curves (plots/) and checkpoints (checkpoints/) to --out.
-Ctrl-C stops after the current step, keeping what finished; --resume continues.
+Ctrl-C (SIGINT, exit status 130) or SIGTERM (143; what timeout, Docker, Kubernetes and SLURM
+send) stops after the current step, keeping what finished and writing the partial report; a
+second signal kills at once. --resume continues.
 
 Flags left at 0 or "" take the default of the data source:
   default: --model %s --pretrain-epochs %d --finetune-epochs %d --budgets %s --runs %d --finetune-batch %d

@@ -142,7 +142,10 @@ func Decode(gz []byte) (Set, error) {
 			return s, fmt.Errorf("defaultset: pixels: %w", err)
 		}
 	}
-	if m, _ := zr.Read(make([]byte, 1)); m != 0 {
+	// Read to the end of the gzip stream, which is where its CRC-32 and length are checked.
+	if m, err := io.Copy(io.Discard, zr); err != nil {
+		return s, fmt.Errorf("defaultset: after %d images: %w", n, err)
+	} else if m != 0 {
 		return s, fmt.Errorf("defaultset: trailing data after %d images", n)
 	}
 	for p := 0; p < len(s.Pix); p += plane {

@@ -88,3 +88,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeChecksTrailer damages the gzip trailer (CRC-32, then length) of an encoded set:
+// the data decompresses the same, so only reading to the end of the stream catches it.
+func TestDecodeChecksTrailer(t *testing.T) {
+	var b bytes.Buffer
+	if err := Encode(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int{8, 4} { // the CRC-32 is the trailer's first 4 bytes, the length the last 4
+		gz := bytes.Clone(b.Bytes())
+		gz[len(gz)-off] ^= 1
+		if _, err := Decode(gz); err == nil {
+			t.Errorf("a set with byte %d from the end flipped decoded without error", off)
+		}
+	}
+}
