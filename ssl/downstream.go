@@ -37,7 +37,7 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 			if f.Fingerprint != fp {
 				return RunResult{}, fmt.Errorf("%s: %s was written with other settings (%s)", tag, path, diffFingerprints(f.Fingerprint, fp))
 			}
-			log.Info("run already finished", "test_accuracy", f.Result.TestAccuracy)
+			log.Info("run already finished", "test_accuracy", short(f.Result.TestAccuracy))
 			return f.Result, nil
 		case !errors.Is(err, os.ErrNotExist):
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
@@ -270,6 +270,6 @@ func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretraine
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
-	pl.cfg.logger.Info("run done", "stage", MethodSSL, "n_labels", nl, "run", r, "transfer", pl.p.transfer.Name(), "test_accuracy", acc)
+	pl.cfg.logger.Info("run done", "stage", MethodSSL, "n_labels", nl, "run", r, "transfer", pl.p.transfer.Name(), "test_accuracy", short(acc))
 	return res, nil
 }

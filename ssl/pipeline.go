@@ -147,7 +147,7 @@ func (p *Pipeline) Evaluate(ctx context.Context, train, test Dataset, budgets La
 	if err != nil {
 		pl.cfg.logger.Error("evaluation stopped", "err", err)
 	} else {
-		pl.cfg.logger.Info("evaluation done", "seconds", rep.Seconds)
+		pl.cfg.logger.Info("evaluation done", "seconds", short(rep.Seconds))
 	}
 	return rep, err
 }

@@ -204,7 +204,7 @@ func TestEvaluateLearnsAndReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantFiles := []string{"pretext_loss.png", "pretext_acc.png", "downstream_loss_n16.png", "downstream_acc_n16.png", "downstream_loss_n64.png", "downstream_acc_n64.png"}
+	wantFiles := []string{"pretext_loss.png", "pretext_acc.png", "pretext_collapse.png", "downstream_loss_n16.png", "downstream_acc_n16.png", "downstream_loss_n64.png", "downstream_acc_n64.png"}
 	if len(files) != len(wantFiles) {
 		t.Fatalf("PlotCurves wrote %v, want %v", files, wantFiles)
 	}

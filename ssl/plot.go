@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/selfsup/selfsup/checkpoint"
 	"gonum.org/v1/plot"
@@ -25,6 +26,8 @@ type curve struct {
 //   - pretext_loss.png and pretext_acc.png: the pretext task's training and validation
 //     loss, and its training and validation score (accuracy for the rotation task), per
 //     epoch, as the seed's plots; the accuracy plot only for a task with a Scorer;
+//   - pretext_knn.png and pretext_collapse.png: the kNN accuracy (MonitorKNN) and the
+//     collapse metric of the representations per epoch, when they were measured;
 //   - downstream_loss_n<N>.png and downstream_acc_n<N>.png for each budget N: the
 //     training loss and accuracy per epoch of each method, averaged over the budget's runs.
 //
@@ -68,6 +71,19 @@ func (r *Report) PlotCurves(dir string) ([]string, error) {
 			if err := add("pretext_acc.png", fmt.Sprintf("Pretext task %s: accuracy", p.Task), "accuracy", acc); err != nil {
 				return files, err
 			}
+		}
+		var knn, col []curve
+		if slices.ContainsFunc(p.Epochs, func(e EpochStats) bool { return e.KNNAccuracy != 0 }) {
+			knn = []curve{{"kNN accuracy", pick(func(e EpochStats) float64 { return e.KNNAccuracy })}}
+		}
+		if slices.ContainsFunc(p.Epochs, func(e EpochStats) bool { return e.Collapse != 0 }) {
+			col = []curve{{"collapse metric", pick(func(e EpochStats) float64 { return e.Collapse })}}
+		}
+		if err := add("pretext_knn.png", fmt.Sprintf("Pretext task %s: kNN accuracy of the representations", p.Task), "accuracy", knn); err != nil {
+			return files, err
+		}
+		if err := add("pretext_collapse.png", fmt.Sprintf("Pretext task %s: collapse metric (1 healthy, 0 collapsed)", p.Task), "std × sqrt(d)", col); err != nil {
+			return files, err
 		}
 	}
 	for _, n := range r.Budgets {

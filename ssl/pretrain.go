@@ -329,7 +329,7 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 			return nil, fmt.Errorf("ssl: Pretrain: %w", err)
 		}
 	}
-	log.Info("pretraining done", "best_epoch", res.BestEpoch+1, res.Metric, res.Best, "seconds", res.Seconds)
+	log.Info("pretraining done", "best_epoch", res.BestEpoch+1, res.Metric, short(res.Best), "seconds", short(res.Seconds))
 	return pre, nil
 }
 

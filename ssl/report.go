@@ -250,6 +250,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, " Pretext task %s on %d images (%d validation), %d epochs in %.1f s", p.Task, p.Images, p.ValidationImages, len(p.Epochs), p.Seconds)
 		if p.BestEpoch >= 0 && p.BestEpoch < len(p.Epochs) {
 			fmt.Fprintf(&b, "; kept epoch %d (%s %.4f)", p.BestEpoch+1, p.Metric, p.Best)
+			if e := p.Epochs[p.BestEpoch]; e.KNNAccuracy != 0 || e.Collapse != 0 {
+				fmt.Fprintf(&b, ", whose representations have")
+				if e.KNNAccuracy != 0 {
+					fmt.Fprintf(&b, " kNN accuracy %.2f%%", 100*e.KNNAccuracy)
+				}
+				if e.Collapse != 0 {
+					fmt.Fprintf(&b, " collapse metric %.3f (1 healthy, 0 collapsed)", e.Collapse)
+				}
+			}
 		}
 		b.WriteString(".")
 	}
