@@ -24,7 +24,6 @@ func isNilImage(img image.Image) bool {
 	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
-
 // Dataset is a finite, indexable set of RGB images, the input of every stage of the pipeline.
 //
 // Implementations must be safe for concurrent reads.
