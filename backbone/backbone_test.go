@@ -56,6 +56,7 @@ func TestParamCountsMatchKeras(t *testing.T) {
 		{Must(ResNet50V2()), 32, 1000, 25568360, 45440, 2048, "resnet50v2", "Keras ResNet50V2 with top: 25,613,800, 25,568,360 trainable"},
 		{Must(ConvNet()), 32, 0, 93696, 448, 128, "convnet-32-64-128", "layout"},
 		{Must(ConvNet(Filters(8, 16))), 32, 10, 224 + 16 + 1168 + 32 + 170, 48, 16, "convnet-8-16", "layout"},
+		{Must(Conv4x128()), 96, 0, 3584 + 3*147584 + 3200*128 + 128, 0, 128, "conv4x128", "layout: 3x3x3x128+128, 3 x (3x3x128x128+128), 5x5x128x128+128"},
 	}
 	for _, c := range cases {
 		tr, non, fs := counted(t, c.b, c.hw, c.classes, nn.HeNormal)
@@ -303,7 +304,7 @@ func (e errString) Error() string { return string(e) }
 func TestFromNameRebuildsEveryName(t *testing.T) {
 	for _, b := range []ssl.Backbone{
 		Must(ResNetV1(20)), Must(ResNetV1(32, BaseFilters(8))), Must(ResNetV2(11)), Must(ResNet50V2()),
-		Must(ResNet50V2(BaseFilters(16))), Must(ConvNet()), Must(ConvNet(Filters(8, 16))),
+		Must(ResNet50V2(BaseFilters(16))), Must(ConvNet()), Must(ConvNet(Filters(8, 16))), Must(Conv4x128()), Must(Conv4x128()),
 	} {
 		got, err := FromName(b.Name())
 		if err != nil {
@@ -322,5 +323,17 @@ func TestFromNameRebuildsEveryName(t *testing.T) {
 		if _, err := FromName(bad); err == nil {
 			t.Fatalf("FromName(%q) did not fail", bad)
 		}
+	}
+}
+
+func TestConv4x128RefusesTooSmallInputs(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NodeFromAny(g, tensor.New(tensor.WithShape(2, 3, 16, 16), tensor.Of(tensor.Float32)), G.WithName("x"))
+	s := nn.NewScope(g, nn.NewParams(1), true)
+	if f := Must(Conv4x128()).Build(s, x); f != nil || s.Err() == nil || !strings.Contains(s.Err().Error(), "at least 31x31") {
+		t.Fatalf("16x16 input: features %v, error %v; want an error naming the minimum size", f, s.Err())
+	}
+	if _, err := Conv4x128(BaseFilters(8)); err == nil {
+		t.Fatal("Conv4x128 accepted BaseFilters")
 	}
 }

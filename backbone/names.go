@@ -12,12 +12,12 @@ import (
 // FromName builds the backbone a name describes: every Name this package gives
 // ("resnet20v1", "resnet56v2-w32", "resnet50v2", "convnet-32-64-128") and the short forms
 // of the command line ("resnet20" for ResNetV1(20), "convnet" for the default ConvNet,
-// "convnet:32-64" for ConvNet(Filters(32, 64))). A checkpoint records its backbone's Name
+// "convnet:32-64" for ConvNet(Filters(32, 64))), and "conv4x128" (Conv4x128). A checkpoint records its backbone's Name
 // as its architecture, so FromName(meta.Architecture) rebuilds the network a saved file
 // belongs to; ForCheckpoint does that in one call. Options the name does not record (L2,
 // KernelInit) are left at their defaults, which changes nothing for loading weights.
 func FromName(name string) (ssl.Backbone, error) {
-	unknown := fmt.Errorf("backbone: %q: unknown name; want resnet<6n+2>[v1] (e.g. resnet20), resnet<9n+2>v2, resnet50v2, an optional -w<width> suffix, convnet, convnet-F1-F2-... or convnet:F1-F2-...", name)
+	unknown := fmt.Errorf("backbone: %q: unknown name; want resnet<6n+2>[v1] (e.g. resnet20), resnet<9n+2>v2, resnet50v2, an optional -w<width> suffix, conv4x128, convnet, convnet-F1-F2-... or convnet:F1-F2-...", name)
 	var opts []Option
 	base := name
 	if i := strings.LastIndex(name, "-w"); i > 0 && strings.HasPrefix(name, "resnet") {
@@ -32,6 +32,8 @@ func FromName(name string) (ssl.Backbone, error) {
 		err error
 	)
 	switch {
+	case base == "conv4x128":
+		b, err = Conv4x128()
 	case base == "convnet":
 		b, err = ConvNet()
 	case strings.HasPrefix(base, "convnet:"), strings.HasPrefix(base, "convnet-"):

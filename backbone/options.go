@@ -153,6 +153,15 @@ func (c *config) convOpts(kernel, stride int, more ...nn.Option) []nn.Option {
 	return append(o, more...)
 }
 
+// denseOpts are the nn options of a dense layer with the backbone's initializer and L2.
+func (c *config) denseOpts() []nn.Option {
+	o := []nn.Option{nn.Init(c.kernelInit)}
+	if c.l2 > 0 {
+		o = append(o, nn.L2(c.l2))
+	}
+	return o
+}
+
 // Must returns b, and panics if err is not nil. It is for examples and tests, where a
 // constant configuration cannot fail:
 //

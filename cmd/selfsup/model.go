@@ -11,7 +11,8 @@ import (
 
 const modelHelp = `backbone: resnet<6n+2> (Keras CIFAR ResNet v1: resnet20, resnet32, resnet56, ...),
 resnet<9n+2>v2 (CIFAR ResNet v2, e.g. resnet56v2), resnet50v2 (ImageNet ResNet50 v2),
-convnet (3 conv blocks of 32, 64, 128 filters) or convnet:F1-F2-... (your filter counts)`
+convnet (3 conv blocks of 32, 64, 128 filters), convnet:F1-F2-... (your filter counts) or
+conv4x128 (the Keras SimCLR/NNCLR STL-10 examples' encoder: four stride-2 convolutions of 128 filters, Dense(128))`
 
 // parseModel builds the backbone named name (backbone.FromName).
 func parseModel(name string) (ssl.Backbone, error) { return backbone.FromName(name) }
