@@ -77,13 +77,13 @@ func snapshot(ps *nn.Params, prefix string) map[string][]float32 {
 // step counters the task saw.
 type recorder struct {
 	ssl.PretextTask
-	prefix  string                      // parameters to record
-	initial map[string][]float32        // after InitParams
-	steps   []map[string][]float32      // after each optimizer step, before the task's hook
-	after   []map[string][]float32      // after each step and the task's hook
-	info    [][2]int64                  // Step, Steps of each hook call
-	values  map[string][][]float32      // exposed values to record per step
-	names   []string                    // exposed names to record
+	prefix  string                 // parameters to record
+	initial map[string][]float32   // after InitParams
+	steps   []map[string][]float32 // after each optimizer step, before the task's hook
+	after   []map[string][]float32 // after each step and the task's hook
+	info    [][2]int64             // Step, Steps of each hook call
+	values  map[string][][]float32 // exposed values to record per step
+	names   []string               // exposed names to record
 }
 
 func (r *recorder) InitParams(ps *nn.Params) error {

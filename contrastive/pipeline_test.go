@@ -15,6 +15,7 @@ func small() map[string]func() ssl.PretextTask {
 		"simsiam":     func() ssl.PretextTask { return SimSiam(Projector(32, 16), Predictor(8)) },
 		"barlowtwins": func() ssl.PretextTask { return BarlowTwins(Projector(32, 16)) },
 		"vicreg":      func() ssl.PretextTask { return VICReg(Projector(32, 16)) },
+		"byol":        func() ssl.PretextTask { return BYOL(Projector(32, 16), Predictor(8)) },
 	}
 }
 

@@ -37,8 +37,9 @@ func VICReg(opts ...Option) *VICRegTask {
 // VICRegCIFAR is the augmentation of solo-learn's VICReg CIFAR configuration, the same
 // for both views: RandomResizedCrop(scale 0.2–1, ratio 3/4–4/3), ColorJitter(0.4, 0.4,
 // 0.2, 0.1) with probability 0.8, RandomGrayscale(0.2), Solarize(0.5) with probability
-// 0.1, HorizontalFlip(0.5); no blur. It needs RGB images.
-func VICRegCIFAR() *augment.Pipeline {
+// 0.1, HorizontalFlip(0.5); no blur. It needs RGB images. Its Name starts with
+// "vicreg-cifar: ".
+func VICRegCIFAR() ssl.Augmentation {
 	p, err := augment.Compose(
 		augment.RandomResizedCrop([2]float64{0.2, 1}, [2]float64{3.0 / 4, 4.0 / 3}),
 		augment.ColorJitter(0.4, 0.4, 0.2, 0.1, 0.8),
@@ -48,8 +49,17 @@ func VICRegCIFAR() *augment.Pipeline {
 	if err != nil {
 		panic(err) // constant, valid arguments
 	}
-	return p
+	return labeled{p, "vicreg-cifar"}
 }
+
+// labeled is an augmentation named as the presets of package augment are: a label, a
+// colon, and the transforms.
+type labeled struct {
+	ssl.Augmentation
+	label string
+}
+
+func (l labeled) Name() string { return l.label + ": " + l.Augmentation.Name() }
 
 // Head projects each view and returns VICRegLoss(z1, z2, sim, var, cov); there is no
 // output node.
