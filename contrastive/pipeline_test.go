@@ -16,6 +16,9 @@ func small() map[string]func() ssl.PretextTask {
 		"barlowtwins": func() ssl.PretextTask { return BarlowTwins(Projector(32, 16)) },
 		"vicreg":      func() ssl.PretextTask { return VICReg(Projector(32, 16)) },
 		"byol":        func() ssl.PretextTask { return BYOL(Projector(32, 16), Predictor(8)) },
+		"mocov2":      func() ssl.PretextTask { return MoCoV2(Projector(32, 16), QueueSize(24)) },
+		"nnclr":       func() ssl.PretextTask { return NNCLR(Projector(32, 16), Predictor(8), QueueSize(12)) },
+		"supcon":      func() ssl.PretextTask { return SupCon(Projector(32, 16)) },
 	}
 }
 
