@@ -38,6 +38,15 @@ type reference struct {
 		Queues [][]float64
 		Ptrs   []int
 	} `json:"moco"`
+	MoCoHead struct {
+		N, H, D, Q     int
+		T              float32
+		X              []float32
+		XShape         []int `json:"x_shape"`
+		W1, B1, W2, B2 []float32
+		Queue          []float32
+		Loss           float64
+	} `json:"moco_head"`
 	NNCLR struct {
 		Q, D               int
 		Ptr0               int `json:"ptr0"`
@@ -220,5 +229,48 @@ func TestNNCLRSupportAgainstPyTorch(t *testing.T) {
 	}
 	if err := pushQueue(ps, r.Zb[:r.D+1]); err == nil {
 		t.Error("a partial row was enqueued")
+	}
+}
+
+// flat is a backbone without parameters whose features are its input [N, F].
+type flat struct{}
+
+func (flat) Name() string                         { return "flat" }
+func (flat) Build(s *nn.Scope, x *G.Node) *G.Node { return nn.Flatten(s, x) }
+
+// MoCo v2's whole head on fixed features, projector weights and queue, the key encoder
+// set by InitParams: the loss PyTorch computes.
+func TestMoCoHeadAgainstPyTorch(t *testing.T) {
+	r := loadReference(t).MoCoHead
+	task := MoCoV2(Projector(r.H, r.D), QueueSize(r.Q), Temperature(r.T))
+	ps := nn.NewParams(1)
+	g, err := train.Compile(train.Spec{Params: ps, Input: r.XShape, Build: func(s *nn.Scope, x, _ *G.Node) (*G.Node, *G.Node) {
+		loss, _ := task.Head(&ssl.HeadInput{Scope: s.In(ssl.PretextScope), Features: x, Input: x, Backbone: flat{}, N: r.N, Views: 2})
+		return loss, loss
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string][]float32{"dense1/kernel": r.W1, "dense1/bias": r.B1, "dense2/kernel": r.W2, "dense2/bias": r.B2} {
+		p := ps.Get("pretext/projector/" + name)
+		if p == nil || len(p.Data()) != len(v) {
+			t.Fatalf("projector parameter %s: %v", name, p)
+		}
+		copy(p.Data(), v)
+	}
+	copy(ps.Get(QueueParam).Data(), r.Queue)
+	if err := task.InitParams(ps); err != nil {
+		t.Fatal(err)
+	}
+	copy(g.Input(), r.X)
+	if err := g.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	loss, err := g.Loss()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(loss-r.Loss) > 1e-4*math.Abs(r.Loss) {
+		t.Errorf("MoCo head loss %v, PyTorch %v", loss, r.Loss)
 	}
 }

@@ -14,6 +14,11 @@ function); nothing is imported from solo-learn or lightly.
   moco     MoCo's FIFO queue [Q, D]: every step writes its keys at the pointer, row by
            row, wrapping around at the end (solo-learn's _dequeue_and_enqueue without its
            divisibility assertion), and moves the pointer.
+  moco_head  the loss of MoCo v2's whole head on fixed features, projector weights and
+           queue, the key encoder a copy of the query encoder (as after InitParams):
+           solo-learn's mocov2plus (query and key L2-normalised, logits [q.k, q.queue]/t,
+           cross-entropy against class 0, (loss(q1, k2) + loss(q2, k1))/2), the projector
+           Linear-ReLU-Linear; with one shared queue.
   nnclr    NNCLR's support set: the same FIFO update, and the nearest neighbour of each
            query, argmax of normalize(query) . support_row (solo-learn's find_nn).
 """
@@ -95,12 +100,31 @@ def nnclr_case(q, d, n, ptr0, nq):
             "zb": tolist(zb), "support2": tolist(s2), "ptr2": p2}
 
 
+def moco_head_case(n, f, h, d, q, t):
+    x = t32(2 * n, f)
+    w1, b1, w2, b2 = t32(f, h), t32(h), t32(h, d), t32(d)
+    queue = F.normalize(t32(q, d), dim=1)
+
+    def proj(v):
+        return F.normalize(torch.relu(v @ w1 + b1) @ w2 + b2, dim=1)
+
+    def nce(query, key):
+        logits = torch.cat([(query * key).sum(1, keepdim=True), query @ queue.T], dim=1) / t
+        return F.cross_entropy(logits, torch.zeros(query.shape[0], dtype=torch.long))
+
+    q1, q2 = proj(x[:n]), proj(x[n:])
+    loss = (nce(q1, q2) + nce(q2, q1)) / 2  # keys = the same projector's outputs
+    return {"n": n, "t": t, "x": tolist(x), "x_shape": [2 * n, f], "w1": tolist(w1), "b1": tolist(b1), "w2": tolist(w2),
+            "b2": tolist(b2), "h": h, "d": d, "q": q, "queue": tolist(queue), "loss": float(loss)}
+
+
 ref = {
     "tau": [{"base": b, "final": f, "steps": s, "taus": tau_schedule(b, f, s)}
             for b, f, s in [(0.99, 1.0, 10), (0.99, 0.999, 7), (0.5, 0.9, 5), (0.996, 0.996, 3)]],
     "ema": ema_case(0.9, 1.0, 6, (3, 4)),
     "moco": moco_case(10, 4, 3, 4),
     "nnclr": nnclr_case(6, 4, 4, 4, 5),
+    "moco_head": moco_head_case(3, 6, 5, 4, 7, 0.2),
 }
 with open("reference.json", "w") as f:
     json.dump(ref, f, indent=1)
