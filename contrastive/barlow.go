@@ -25,9 +25,9 @@ type BarlowTwinsTask struct{ base }
 //     2048, proj_output_dim 2048; the paper uses 8192 on ImageNet); option Projector;
 //   - lambda 0.0051, the paper's and solo-learn's default (method_kwargs.lamb); option
 //     Lambda;
-//   - loss scale 0.1: solo-learn's CIFAR file sets scale_loss 0.1 (its code defaults to
-//     0.024 and the paper's first code release scaled by 1/32 ≈ 0.031; the scale only
-//     rescales the gradients, i.e. the learning rate); option LossScale;
+//   - loss scale 0.1: solo-learn's CIFAR file sets scale_loss 0.1 (its code's default
+//     is 0.024; the paper's loss is unscaled, which is LossScale(1)); the scale only
+//     rescales the gradients, like the learning rate; option LossScale;
 //   - views augment.BYOLCIFAR() (solo-learn's asymmetric recipe); options Augment,
 //     AugmentViews.
 func BarlowTwins(opts ...Option) *BarlowTwinsTask {
