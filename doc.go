@@ -24,6 +24,8 @@
 //   - folds: scikit-learn-exact StratifiedKFold and KFold, predefined folds, label budgets.
 //   - backbone: ResNet v1 and v2 (Keras' CIFAR layouts, ResNet50 v2) and a small ConvNet.
 //   - pretext: rotation prediction (one random rotation per image, or all four).
+//   - contrastive: the two-view methods SimCLR, SimSiam, NNCLR, SupCon, BYOL, MoCo v2,
+//     Barlow Twins and VICReg, with their papers' and solo-learn's CIFAR defaults.
 //   - nn: the layers and losses heads and custom tasks are built from, as gorgonia nodes;
 //     optim: Adam, SGD, LARS and learning-rate schedules; checkpoint: safetensors files.
 //
