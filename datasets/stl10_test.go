@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/selfsup/selfsup/ssl"
 )
 
 var stlNames = []string{"airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"}
@@ -90,7 +88,7 @@ func TestSTL10Layout(t *testing.T) {
 				t.Fatalf("Shape = %d %d %d", c, h, w)
 			}
 			for i := 0; i < d.Len(); i++ {
-				want := ssl.Unlabeled
+				want := NoLabel
 				if tc.labelled {
 					want = (i*3 + 1) % 10
 				}
