@@ -16,6 +16,7 @@
 //	defer unlabeled.Close()
 //	folds, err := datasets.STL10Folds("data/stl10_binary")
 //	mine, err := datasets.ImageFolder("photos", datasets.Resize(32, 32))           // photos/<class>/*.jpg
+//	pile, err := datasets.ImageFolder("unsorted")                                  // unsorted/*.jpg: unlabeled
 //	small, err := datasets.Default(datasets.Train)                                 // embedded, no download
 //
 // # Memory maps
