@@ -11,7 +11,7 @@
 //		Pretrain(pretext.Rotation(), unlabeled, ssl.Epochs(30)).
 //		Transfer(ssl.FineTune(ssl.Epochs(40))).
 //		CompareSupervised().
-//		Evaluate(ctx, unlabeled, test, folds.LabelBudgets(100, 250, 1000).WithRuns(3))
+//		Evaluate(ctx, unlabeled, test, folds.Stratified(100, 250, 1000).WithRuns(3))
 //	report.WriteMarkdown(os.Stdout) // rows SL and SSL+SL, a column per n_labels
 //
 // The packages, from the contracts outwards:

@@ -36,7 +36,7 @@ func Example() {
 		Pretrain(pretext.Rotation(), unlabeled, ssl.Epochs(1)).
 		Transfer(ssl.FineTune(ssl.Epochs(2))).
 		CompareSupervised().
-		Evaluate(context.Background(), unlabeled, test, folds.LabelBudgets(100))
+		Evaluate(context.Background(), unlabeled, test, folds.Stratified(100))
 	if err != nil {
 		log.Fatal(err)
 	}

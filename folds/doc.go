@@ -23,9 +23,9 @@
 //
 // # Label budgets
 //
-// LabelBudgets describes the labeled subsets of a semi-supervised comparison: for a budget of
+// Stratified describes the labeled subsets of a semi-supervised comparison: for a budget of
 // n_labels out of N labeled samples, run r trains on the held-out part of fold r of
-// StratifiedKFold(n_splits = N/n_labels, shuffle = true, seed). Budgets.Plan checks everything
+// StratifiedKFold(n_splits = N/n_labels, shuffle = true, seed). Its Plan checks everything
 // that can be checked before training (N divisible by n_labels, at least one label per class,
 // enough folds for the runs, exact class balance unless AllowUnbalanced) and returns a Plan,
 // which WriteJSON and WriteCSV write for use elsewhere and ReadPlanJSON reads back.

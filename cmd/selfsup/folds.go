@@ -76,7 +76,7 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer data.Close()
 	labels := ssl.Labels(data.train)
-	b := folds.LabelBudgets(sizes...).WithSeed(*seed)
+	b := folds.Stratified(sizes...).WithSeed(*seed)
 	if *unbalanced {
 		b = b.AllowUnbalanced()
 	}

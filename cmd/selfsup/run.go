@@ -340,7 +340,7 @@ func (r *resolved) labelBudgets(d *experimentData) (ssl.LabelBudgets, int, error
 		return b, cfg.Runs, nil
 	}
 	labels := ssl.Labels(d.train)
-	b := folds.LabelBudgets(r.budgets...).WithSeed(int64(cfg.Seed))
+	b := folds.Stratified(r.budgets...).WithSeed(int64(cfg.Seed))
 	if _, err := b.Check(labels); err != nil {
 		return nil, 0, fmt.Errorf("--budgets %s (over the %d training images of --data %s): %w", cfg.Budgets, len(labels), r.src, err)
 	}
