@@ -49,7 +49,7 @@
 // (HTTP Range on a .part file), checksum verification, progress reports and retries, and rename
 // it into place only once verified:
 //
-//	path, err := datasets.CIFAR10Archive.Download(ctx, "data", datasets.Progress(func(done, total int64) {
+//	path, err := datasets.CIFAR10Archive.Download(ctx, "data", datasets.OnDownloadProgress(func(done, total int64) {
 //		fmt.Printf("\r%d / %d bytes", done, total)
 //	}))
 //	train, err := datasets.CIFAR10(path, datasets.Train)

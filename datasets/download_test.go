@@ -96,7 +96,7 @@ func TestDownloadFull(t *testing.T) {
 	var last, calls int64
 	prev := int64(-1)
 	err := Download(context.Background(), srv.URL+"/f.bin", dst, MD5(m), SHA256(sh), ExpectSize(int64(len(s.data))),
-		Progress(func(done, total int64) {
+		OnDownloadProgress(func(done, total int64) {
 			if done < prev || total != int64(len(s.data)) {
 				t.Errorf("progress %d/%d after %d", done, total, prev)
 			}
@@ -150,7 +150,7 @@ func TestDownloadResume(t *testing.T) {
 		t.Fatal("dst exists after a failed download")
 	}
 	var first int64 = -1
-	err = Download(context.Background(), srv.URL, dst, SHA256(sh), Progress(func(done, total int64) {
+	err = Download(context.Background(), srv.URL, dst, SHA256(sh), OnDownloadProgress(func(done, total int64) {
 		if first < 0 {
 			first = done
 		}
