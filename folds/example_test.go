@@ -11,7 +11,7 @@ import (
 // random_state=0) (checked with scikit-learn 1.2.1).
 func ExampleStratifiedKFold() {
 	labels := []int{0, 0, 0, 1, 1, 1, 2, 2, 2}
-	splits, err := folds.StratifiedKFold{NSplits: 3, Shuffle: true, Seed: 0}.Split(labels)
+	splits, err := folds.StratifiedKFold{NSplits: 3, Shuffle: true, Seed: 0}.Folds(labels)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -27,7 +27,7 @@ func ExampleStratifiedKFold() {
 
 // Unshuffled KFold: the first n%k folds get one sample more.
 func ExampleKFold() {
-	splits, err := folds.KFold{NSplits: 3}.Split(7)
+	splits, err := folds.KFold{NSplits: 3}.Folds(7)
 	if err != nil {
 		fmt.Println(err)
 		return
