@@ -38,11 +38,11 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(fs.Output(), foldsUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("folds: unexpected argument %q (flags only; see selfsup folds -h)", fs.Arg(0))
+		return &usageError{fmt.Sprintf("folds: unexpected argument %q (flags only; see selfsup folds -h)", fs.Arg(0))}
 	}
 	if *format != "json" && *format != "csv" {
 		return fmt.Errorf("--format %q: want json or csv", *format)

@@ -12,7 +12,10 @@
 // report.json, PNG curves and checkpoints); Ctrl-C stops cleanly, keeping finished runs, and
 // "selfsup run --out DIR --resume" continues.
 //
-// Run "selfsup <command> -h" for a command's flags.
+// Run "selfsup <command> -h" for a command's flags. A mistyped flag is reported on one line
+// with the closest known flags. The exit status is 0 on success, 2 for a mistake in the
+// command line (unknown command or flag, bad flag value), 130 after Ctrl-C and 1 for any
+// other failure.
 package main
 
 import (
@@ -63,7 +66,7 @@ func main() {
 		os.Exit(exitInterrupted)
 	default:
 		fmt.Fprintln(os.Stderr, "selfsup:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -78,5 +81,5 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	usage(stderr)
-	return fmt.Errorf("unknown command %q", args[0])
+	return &usageError{fmt.Sprintf("unknown command %q", args[0])}
 }

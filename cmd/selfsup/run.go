@@ -162,11 +162,11 @@ func parseRunArgs(args []string, stderr io.Writer) (runConfig, runOptions, error
 	cfg := runConfig{Data: dataDefault, Task: taskRotation, Seed: ssl.DefaultSeed, LR: ssl.DefaultLearningRate}
 	o := runOptions{out: defaultOut, progress: progressAuto}
 	fs := newRunFlags(&cfg, &o, stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return cfg, o, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, o, fmt.Errorf("run: unexpected argument %q (flags only; see selfsup run -h)", fs.Arg(0))
+		return cfg, o, &usageError{fmt.Sprintf("run: unexpected argument %q (flags only; see selfsup run -h)", fs.Arg(0))}
 	}
 	if o.resume {
 		saved, err := readConfig(filepath.Join(o.out, configFile))

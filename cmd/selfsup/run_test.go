@@ -209,7 +209,7 @@ func TestRunBadConfigurationFailsBeforeTraining(t *testing.T) {
 		{[]string{"--threads", "-1"}, []string{"--threads"}},
 		{[]string{"--batch", "5000"}, []string{"bad configuration (--batch)", "BatchSize(5000)"}},
 		{[]string{"extra"}, []string{"unexpected argument"}},
-		{[]string{"--nope"}, []string{"not defined"}},
+		{[]string{"--nope"}, []string{"unknown flag --nope", "selfsup run -h"}},
 		{[]string{"--out", full}, []string{"--out", "already holds results", "--resume"}},
 		{[]string{"--resume"}, []string{"--resume", "no run to resume"}},
 		{[]string{"--resume", "--out", full}, []string{"--resume", "config.json", "no run to resume"}},
