@@ -122,9 +122,14 @@ func OnDownloadProgress(fn func(done, total int64)) DownloadOption {
 	return func(c *downloadConfig) { c.progress = fn }
 }
 
-// HTTPClient makes Download use c instead of http.DefaultClient.
+// HTTPClient makes Download use c instead of http.DefaultClient; c must not be nil.
 func HTTPClient(c *http.Client) DownloadOption {
-	return func(cfg *downloadConfig) { cfg.client = c }
+	return func(cfg *downloadConfig) {
+		if c == nil {
+			cfg.err = errors.New("datasets: Download: option HTTPClient(nil): want a client")
+		}
+		cfg.client = c
+	}
 }
 
 // Retries makes Download try again, resuming where it stopped, up to n more times when the

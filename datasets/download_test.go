@@ -242,6 +242,7 @@ func TestDownloadErrors(t *testing.T) {
 	wantErr(t, Download(context.Background(), srv.URL, dst, SHA256("abc")), "SHA256(\"abc\")", "64 hex digits")
 	wantErr(t, Download(context.Background(), srv.URL, dst, MD5("zz")), "MD5")
 	wantErr(t, Download(context.Background(), srv.URL, dst, Retries(-1)), "Retries(-1)")
+	wantErr(t, Download(context.Background(), srv.URL, dst, HTTPClient(nil)), "HTTPClient(nil)")
 	wantErr(t, Download(context.Background(), "http://127.0.0.1:1/x", dst), "http://127.0.0.1:1/x")
 
 	// Cancelling the context stops the transfer and keeps the .part file.
