@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/selfsup/selfsup/ssl"
 )
 
 var stlNames = []string{"airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"}
@@ -88,7 +90,7 @@ func TestSTL10Layout(t *testing.T) {
 				t.Fatalf("Shape = %d %d %d", c, h, w)
 			}
 			for i := 0; i < d.Len(); i++ {
-				want := NoLabel
+				want := ssl.NoLabel
 				if tc.labelled {
 					want = (i*3 + 1) % 10
 				}
