@@ -11,7 +11,7 @@
 //		Pretrain(pretext.Rotation(), unlabeled, ssl.Epochs(30)).
 //		Transfer(ssl.FineTune(ssl.Epochs(40))).
 //		CompareSupervised().
-//		Evaluate(ctx, unlabeled, test, folds.LabelBudgets(100, 250, 1000).WithRuns(3))
+//		Evaluate(ctx, unlabeled, test, folds.Stratified(100, 250, 1000).WithRuns(3))
 //	report.WriteMarkdown(os.Stdout) // rows SL and SSL+SL, a column per n_labels
 //
 // The packages, from the contracts outwards:
@@ -35,4 +35,21 @@
 // Given a seed, results are deterministic on a given machine.
 //
 // The command cmd/selfsup runs the experiment and the benchmark against PyTorch.
+//
+// # Options
+//
+// Optional settings are functional options in every package. A package's option type is
+// named Option (ssl, nn, backbone, pretext, datasets, optim, embedding, checkpoint); a
+// package with a second, unrelated set of settings names that one after what it
+// configures (datasets.DownloadOption, optim.PlateauOption). Options are made only by the
+// package's functions, named after the setting (ssl.Epochs(30), nn.Kernel(3),
+// datasets.Resize(32, 32)), and are checked by the call that receives them, not when
+// made: a bad value, a nil (or zero) option or an option that call does not take is an
+// error it returns, whose text names the option as called ("backbone.ResNetV1: BaseFilters(0):
+// want at least 1"). Two places report later than the call: nn layers record the error on
+// the Scope (Scope.Err), and the pipeline's options are checked by Pipeline.Check and
+// Evaluate before any training. (pretext.Rotation and checkpoint's Save and Load, whose
+// options have no invalid value, skip a nil option and return no option error.) Immutable
+// values that are refined step by step use With... methods that return a modified copy
+// instead (folds.Stratified(100, 250).WithRuns(3)).
 package selfsup

@@ -38,7 +38,7 @@ func Example() {
 		Pretrain(pretext.Rotation(), unlabeled, ssl.Epochs(1)).
 		Transfer(ssl.FineTune(ssl.Epochs(2))).
 		CompareSupervised().
-		Evaluate(context.Background(), unlabeled, test, folds.LabelBudgets(100))
+		Evaluate(context.Background(), unlabeled, test, folds.Stratified(100))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func Example_representations() {
 	pipe := ssl.New(backbone.Must(backbone.ConvNet(backbone.Filters(16, 32))), ssl.Seed(1), ssl.BatchSize(50), ssl.CheckpointDir(dir)).
 		Pretrain(pretext.Rotation(), unlabeled, ssl.Epochs(1)).
 		Transfer(ssl.FineTune(ssl.Epochs(2)))
-	report, err := pipe.Evaluate(ctx, unlabeled, test, folds.LabelBudgets(100))
+	report, err := pipe.Evaluate(ctx, unlabeled, test, folds.Stratified(100))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -29,8 +29,12 @@
 //	s := nn.NewScope(gorgonia.NewGraph(), ps, true)
 //	features := bb.Build(s, x)                                        // [N, 64]
 //	logits := nn.Dense(s.In("head"), features, 10, nn.Init(nn.HeNormal))
-//	loss := nn.Add(s, nn.SoftmaxCrossEntropy(s, logits, labels), nn.L2Penalty(s))
+//	loss := nn.Add(s, nn.SoftmaxCrossEntropy(s, logits, labels), nn.L2Penalty(s)) // own training loop
 //	if err := s.Err(); err != nil { ... }
+//
+// That loss is for a training loop of your own. Under the ssl pipeline (ssl.New(bb)...) the
+// pipeline builds the graphs and adds nn.L2Penalty itself; a pretext task's Head returns
+// only its task loss (see nn's package documentation).
 //
 // Parameter counts match Keras': ResNetV1(20) with a 10-class Dense head has 273,066
 // trainable and 1,376 non-trainable parameters; ResNet50V2 has 23,564,800 in all. As in

@@ -46,8 +46,9 @@ func Example() {
 	// backbone.ResNetV1: depth 21 is not 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, ...)
 }
 
-// A classifier on ResNetV1(20): the backbone's features, a Dense head, the cross-entropy
-// plus the L2 penalty on the kernels, and an inference graph sharing the weights.
+// A classifier on ResNetV1(20) for a training loop of your own: the backbone's features, a
+// Dense head, the cross-entropy plus the L2 penalty on the kernels (which the ssl pipeline
+// would add itself), and an inference graph sharing the weights.
 func ExampleResNetV1() {
 	bb, err := backbone.ResNetV1(20)
 	if err != nil {

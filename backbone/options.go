@@ -61,7 +61,8 @@ func BaseFilters(f int) Option {
 }
 
 // L2 sets the coefficient of the L2 penalty on every convolution kernel, Keras'
-// kernel_regularizer=l2(coef); nn.L2Penalty adds it to a loss. The default is 1e-4 for
+// kernel_regularizer=l2(coef); the ssl pipeline adds the penalty to the loss it trains,
+// and a training loop of your own adds it with nn.L2Penalty. The default is 1e-4 for
 // ResNetV1, ResNetV2 and ConvNet (the Keras CIFAR-10 example's value) and 0 for
 // ResNet50V2 (Keras applications regularize nothing). 0 turns it off.
 func L2(coef float32) Option {

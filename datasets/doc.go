@@ -16,6 +16,7 @@
 //	defer unlabeled.Close()
 //	folds, err := datasets.STL10Folds("data/stl10_binary")
 //	mine, err := datasets.ImageFolder("photos", datasets.Resize(32, 32))           // photos/<class>/*.jpg
+//	pile, err := datasets.ImageFolder("unsorted")                                  // unsorted/*.jpg: unlabeled
 //	small, err := datasets.Default(datasets.Train)                                 // embedded, no download
 //
 // # Memory maps
@@ -54,7 +55,7 @@
 // (HTTP Range on a .part file), checksum verification, progress reports and retries, and rename
 // it into place only once verified:
 //
-//	path, err := datasets.CIFAR10Archive.Download(ctx, "data", datasets.Progress(func(done, total int64) {
+//	path, err := datasets.CIFAR10Archive.Download(ctx, "data", datasets.OnDownloadProgress(func(done, total int64) {
 //		fmt.Printf("\r%d / %d bytes", done, total)
 //	}))
 //	train, err := datasets.CIFAR10(path, datasets.Train)

@@ -114,16 +114,22 @@ func ExpectSize(n int64) DownloadOption {
 	}
 }
 
-// Progress makes Download call fn as bytes arrive with the bytes on disk so far (a resumed
-// download starts above zero) and the total size, -1 when unknown. fn runs on the calling
-// goroutine; keep it quick.
-func Progress(fn func(done, total int64)) DownloadOption {
+// OnDownloadProgress makes Download call fn as bytes arrive with the bytes on disk so far (a
+// resumed download starts above zero) and the total size, -1 when unknown. fn runs on the
+// calling goroutine; keep it quick. (It is named apart from ssl.Progress, the pipeline's
+// progress report, and ssl.OnProgress, its option.)
+func OnDownloadProgress(fn func(done, total int64)) DownloadOption {
 	return func(c *downloadConfig) { c.progress = fn }
 }
 
-// HTTPClient makes Download use c instead of http.DefaultClient.
+// HTTPClient makes Download use c instead of http.DefaultClient; c must not be nil.
 func HTTPClient(c *http.Client) DownloadOption {
-	return func(cfg *downloadConfig) { cfg.client = c }
+	return func(cfg *downloadConfig) {
+		if c == nil {
+			cfg.err = errors.New("datasets: Download: option HTTPClient(nil): want a client")
+		}
+		cfg.client = c
+	}
 }
 
 // Retries makes Download try again, resuming where it stopped, up to n more times when the

@@ -96,7 +96,7 @@ func TestDownloadFull(t *testing.T) {
 	var last, calls int64
 	prev := int64(-1)
 	err := Download(context.Background(), srv.URL+"/f.bin", dst, MD5(m), SHA256(sh), ExpectSize(int64(len(s.data))),
-		Progress(func(done, total int64) {
+		OnDownloadProgress(func(done, total int64) {
 			if done < prev || total != int64(len(s.data)) {
 				t.Errorf("progress %d/%d after %d", done, total, prev)
 			}
@@ -150,7 +150,7 @@ func TestDownloadResume(t *testing.T) {
 		t.Fatal("dst exists after a failed download")
 	}
 	var first int64 = -1
-	err = Download(context.Background(), srv.URL, dst, SHA256(sh), Progress(func(done, total int64) {
+	err = Download(context.Background(), srv.URL, dst, SHA256(sh), OnDownloadProgress(func(done, total int64) {
 		if first < 0 {
 			first = done
 		}
@@ -242,6 +242,7 @@ func TestDownloadErrors(t *testing.T) {
 	wantErr(t, Download(context.Background(), srv.URL, dst, SHA256("abc")), "SHA256(\"abc\")", "64 hex digits")
 	wantErr(t, Download(context.Background(), srv.URL, dst, MD5("zz")), "MD5")
 	wantErr(t, Download(context.Background(), srv.URL, dst, Retries(-1)), "Retries(-1)")
+	wantErr(t, Download(context.Background(), srv.URL, dst, HTTPClient(nil)), "HTTPClient(nil)")
 	wantErr(t, Download(context.Background(), "http://127.0.0.1:1/x", dst), "http://127.0.0.1:1/x")
 
 	// Cancelling the context stops the transfer and keeps the .part file.

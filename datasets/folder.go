@@ -20,15 +20,26 @@ import (
 // corrupt or hostile header cannot make it allocate gigabytes.
 const maxFolderPixels = 1 << 26
 
-// ImageFolder loads the caller's own labelled images laid out as root/<class>/<file>, with
-// file ending in .png, .jpg or .jpeg (any case; other files are ignored, as are names starting
-// with a dot). Classes are the subfolder names in sorted order, label k being the k-th; files
-// in nested folders count for their top-level class; images are ordered by class, then path.
+// ImageFolder loads the caller's own images from a folder in one of two layouts, told apart
+// by the entries directly in root (names starting with a dot are ignored everywhere):
+//
+//   - Labelled, root/<class>/<file>: root holds at least one subfolder. Classes are the
+//     subfolder names in sorted order, label k being the k-th; files in nested folders count
+//     for their top-level class; images are ordered by class, then path. Every class folder
+//     must hold at least one image. Images directly in root are ignored in this layout, as
+//     in torchvision's ImageFolder.
+//   - Unlabeled, root/<file>: root holds no subfolder and at least one image. Every image is
+//     labelled NoLabel and Classes is nil; images are ordered by file name. This is the
+//     layout of a pile of photos to pretrain on.
+//
+// So a single subfolder (even one without images, which is then an error naming it) makes
+// root a labelled folder. An image is a file ending in .png, .jpg or .jpeg (any case); other
+// files are ignored.
 //
 // Every image is converted to RGB (transparent pixels are composited onto black). With the
 // option Resize(h, w) each image is scaled to h x w; without it every image must have the size
 // of the first one. Errors name the file: an unreadable or undecodable image, a size mismatch,
-// a root without class subfolders or a class folder without images.
+// a root with neither subfolders nor images, a class folder without images.
 func ImageFolder(root string, opts ...Option) (*Images, error) {
 	cfg, err := applyOptions("ImageFolder", opts, "Resize")
 	if err != nil {
@@ -45,8 +56,15 @@ func ImageFolder(root string, opts ...Option) (*Images, error) {
 	var classes []string
 	var files []string
 	var labels []int32
+	var flat []string // images directly in root: the unlabeled layout when there are no subfolders
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !e.IsDir() {
+			if isImageName(e.Name()) {
+				flat = append(flat, filepath.Join(root, e.Name()))
+			}
 			continue
 		}
 		dir := filepath.Join(root, e.Name())
@@ -78,7 +96,10 @@ func ImageFolder(root string, opts ...Option) (*Images, error) {
 		classes = append(classes, e.Name())
 	}
 	if len(classes) == 0 {
-		return nil, fmt.Errorf("datasets: ImageFolder: %s has no class subfolders (want %s/<class>/<image>.png|jpg)", root, root)
+		if len(flat) == 0 {
+			return nil, fmt.Errorf("datasets: ImageFolder: %s holds neither class subfolders nor .png, .jpg or .jpeg images (want %s/<class>/<image> or %s/<image>)", root, root, root)
+		}
+		files, labels = flat, nil // unlabeled layout
 	}
 	h, w := cfg.h, cfg.w
 	if !resize {

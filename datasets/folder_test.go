@@ -117,6 +117,60 @@ func TestImageFolder(t *testing.T) {
 	}
 }
 
+// TestImageFolderFlat checks the unlabeled layout: images directly in root, no subfolders.
+func TestImageFolderFlat(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string][]byte{
+		"b.png":     encodePNG(t, patternImage(1, 6, 5)),
+		"a.PNG":     encodePNG(t, patternImage(0, 6, 5)),
+		"c.jpg":     encodeJPEG(t, patternImage(2, 6, 5)),
+		"notes.txt": []byte("ignored"),
+		".hid.png":  encodePNG(t, patternImage(7, 3, 3)),
+	})
+	writeFiles(t, filepath.Join(root, ".cache"), map[string][]byte{"x.png": encodePNG(t, patternImage(8, 3, 3))})
+	d, err := ImageFolder(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 3 || d.Classes() != nil {
+		t.Fatalf("Len %d, Classes %q; want 3 images and no classes", d.Len(), d.Classes())
+	}
+	for i := range d.Len() {
+		if l := d.Label(i); l != NoLabel {
+			t.Fatalf("Label(%d) = %d, want NoLabel", i, l)
+		}
+	}
+	// Ordered by file name: a.PNG, b.png, c.jpg (PNG exact).
+	for k, pat := range []int{0, 1} {
+		img := d.Image(k)
+		for y := 0; y < 5; y++ {
+			for x := 0; x < 6; x++ {
+				want := [3]byte{pixelByte(pat, 0, y, x), pixelByte(pat, 1, y, x), pixelByte(pat, 2, y, x)}
+				if got := rgbAt(img, x, y); got != want {
+					t.Fatalf("image %d at (%d,%d) = %v, want %v", k, x, y, got, want)
+				}
+			}
+		}
+	}
+	if r, err := ImageFolder(root, Resize(4, 4)); err != nil || r.Len() != 3 || r.Classes() != nil {
+		t.Fatalf("flat with Resize: %v", err)
+	}
+	// Images of another size without Resize are an error naming the file, as in class folders.
+	writeFiles(t, root, map[string][]byte{"d.png": encodePNG(t, patternImage(3, 7, 5))})
+	_, err = ImageFolder(root)
+	wantErr(t, err, filepath.Join(root, "d.png"), "is 7x5")
+
+	// One subfolder makes it a labelled folder: the images in root are then ignored.
+	writeFiles(t, filepath.Join(root, "cls"), map[string][]byte{"z.png": encodePNG(t, patternImage(4, 6, 5))})
+	l, err := ImageFolder(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Len() != 1 || !slices.Equal(l.Classes(), []string{"cls"}) || l.Label(0) != 0 {
+		t.Fatalf("with a subfolder: Len %d, Classes %q, Label(0) %d", l.Len(), l.Classes(), l.Label(0))
+	}
+}
+
 func absf(x float64) float64 {
 	if x < 0 {
 		return -x
@@ -138,7 +192,11 @@ func TestImageFolderBadInput(t *testing.T) {
 	t.Run("empty root", func(t *testing.T) {
 		root := t.TempDir()
 		_, err := ImageFolder(root)
-		wantErr(t, err, root, "no class subfolders")
+		wantErr(t, err, root, "neither class subfolders nor .png, .jpg or .jpeg images")
+		// Hidden images and other files do not make a flat folder.
+		writeFiles(t, root, map[string][]byte{".x.png": encodePNG(t, patternImage(0, 4, 4)), "notes.txt": []byte("no")})
+		_, err = ImageFolder(root)
+		wantErr(t, err, root, "neither class subfolders")
 	})
 	t.Run("missing root", func(t *testing.T) {
 		_, err := ImageFolder(filepath.Join(t.TempDir(), "nope"))

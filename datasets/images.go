@@ -3,12 +3,15 @@ package datasets
 import (
 	"fmt"
 	"image"
-
-	"github.com/selfsup/selfsup/ssl"
 )
 
 // Channels is the number of colour channels of every image in this package (RGB).
 const Channels = 3
+
+// NoLabel is the label of an unlabeled image, -1. It equals ssl.NoLabel (a test checks it);
+// package datasets declares its own so that it does not import ssl and, through it, the
+// model and plotting libraries.
+const NoLabel = -1
 
 // Images is an in-memory (or memory-mapped) set of RGB images of one size, the type every
 // loader of this package returns. It implements ssl.Dataset and the fast path ssl.BatchFiller.
@@ -40,7 +43,7 @@ var lut = func() (t [256]float32) {
 // FromPixels wraps images that are already in memory. pix holds n images of 3 planes of h rows
 // of w bytes each (CHW per image, row-major planes), so len(pix) must be a multiple of 3*h*w.
 // labels is nil for an unlabeled set, or has one entry per image, each in [0, len(classes)) or
-// ssl.NoLabel. The slices are kept, not copied: do not modify them afterwards.
+// NoLabel. The slices are kept, not copied: do not modify them afterwards.
 func FromPixels(pix []byte, labels []int, classes []string, h, w int) (*Images, error) {
 	if h <= 0 || w <= 0 {
 		return nil, fmt.Errorf("datasets: FromPixels: image size %dx%d must be positive", h, w)
@@ -57,7 +60,7 @@ func FromPixels(pix []byte, labels []int, classes []string, h, w int) (*Images, 
 		}
 		d.labels = make([]int32, n)
 		for i, l := range labels {
-			if l != ssl.NoLabel && (l < 0 || l >= len(classes)) {
+			if l != NoLabel && (l < 0 || l >= len(classes)) {
 				return nil, fmt.Errorf("datasets: FromPixels: label %d of image %d out of range [0,%d)", l, i, len(classes))
 			}
 			d.labels[i] = int32(l)
@@ -75,14 +78,14 @@ func (d *Images) Shape() (c, h, w int) { return Channels, d.h, d.w }
 // Classes names the classes; it is nil for an unlabeled set.
 func (d *Images) Classes() []string { return d.classes }
 
-// Label returns the class of image i, or ssl.NoLabel for an unlabeled set.
+// Label returns the class of image i, or NoLabel for an unlabeled image.
 // It panics if i is out of range, like a slice index.
 func (d *Images) Label(i int) int {
 	if d.labels == nil {
 		if i < 0 || i >= d.n {
 			panic(fmt.Sprintf("datasets: Label: index %d out of range [0,%d)", i, d.n))
 		}
-		return ssl.NoLabel
+		return NoLabel
 	}
 	return int(d.labels[i])
 }
@@ -194,8 +197,3 @@ func (d *Images) Close() error {
 	}
 	return nil
 }
-
-var (
-	_ ssl.Dataset     = (*Images)(nil)
-	_ ssl.BatchFiller = (*Images)(nil)
-)

@@ -2,8 +2,10 @@ package datasets
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,8 +36,11 @@ var stlFiles = map[Split][2]string{
 // read-only, not read into the Go heap (the unlabeled file is 2.7 GB), and converted to
 // row-major on the fly by Image and FillBatch. Close the returned set when done with it.
 //
-// Labels (<split>_y.bin, one byte per image, 1..10) become 0..9; class names come from
-// class_names.txt. Truncated files, a label file whose length differs from the image count and
+// Labels (<split>_y.bin, one byte per image, 1..10) become 0..9. Class names come from
+// class_names.txt when it exists; it is optional, as in torchvision (whose STL10 sets classes
+// only when the file is there). Without it the classes are named by their label, "0" to "9",
+// so that Classes still counts the 10 classes the labels index; a class_names.txt that exists
+// but cannot be read or does not hold 10 names is an error. Truncated files, a label file whose length differs from the image count and
 // labels out of range are errors naming the file and, for labels, the image index.
 func STL10(path string, split Split, opts ...Option) (*Images, error) {
 	if _, err := applyOptions("STL10", opts); err != nil {
@@ -65,7 +70,7 @@ func STL10(path string, split Split, opts ...Option) (*Images, error) {
 	}
 	d := &Images{n: n, h: stlSide, w: stlSide, colMajor: true, source: fmt.Sprintf("STL-10 %v (%s)", split, xname)}
 	if files[1] != "" {
-		if d.classes, err = readClassFile(filepath.Join(dir, "class_names.txt"), stlClasses); err != nil {
+		if d.classes, err = stlClassNames(dir); err != nil {
 			return nil, err
 		}
 		yname := filepath.Join(dir, files[1])
@@ -127,6 +132,20 @@ func stlDir(path string) (string, error) {
 		return sub, nil
 	}
 	return path, nil
+}
+
+// stlClassNames reads dir/class_names.txt, or names the classes "0".."9" when it does not
+// exist.
+func stlClassNames(dir string) ([]string, error) {
+	name := filepath.Join(dir, "class_names.txt")
+	if _, err := os.Stat(name); errors.Is(err, fs.ErrNotExist) {
+		names := make([]string, stlClasses)
+		for i := range names {
+			names[i] = strconv.Itoa(i)
+		}
+		return names, nil
+	}
+	return readClassFile(name, stlClasses)
 }
 
 // readClassFile reads a file of exactly want class names, one a line.

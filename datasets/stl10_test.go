@@ -165,6 +165,31 @@ func TestSTL10Folds(t *testing.T) {
 	}
 }
 
+// TestSTL10WithoutClassNames checks that class_names.txt is optional, as in torchvision:
+// without it the classes are named by label and the labels are unchanged.
+func TestSTL10WithoutClassNames(t *testing.T) {
+	root := writeSTL(t)
+	if err := os.Remove(filepath.Join(root, "stl10_binary", "class_names.txt")); err != nil {
+		t.Fatal(err)
+	}
+	for _, split := range []Split{Train, Test} {
+		d, err := STL10(root, split)
+		if err != nil {
+			t.Fatalf("%v without class_names.txt: %v", split, err)
+		}
+		want := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+		if !slices.Equal(d.Classes(), want) {
+			t.Fatalf("%v: Classes = %q, want %q", split, d.Classes(), want)
+		}
+		for i := range d.Len() {
+			if got := d.Label(i); got != (i*3+1)%10 {
+				t.Fatalf("%v: Label(%d) = %d, want %d", split, i, got, (i*3+1)%10)
+			}
+		}
+		d.Close()
+	}
+}
+
 func TestSTL10BadInput(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -188,6 +213,10 @@ func TestSTL10BadInput(t *testing.T) {
 		{"no images", Unlabeled, func(d string) { os.Remove(filepath.Join(d, "unlabeled_X.bin")) }, []string{"unlabeled_X.bin"}},
 		{"class names", Train, func(d string) { os.WriteFile(filepath.Join(d, "class_names.txt"), []byte("a\nb\n"), 0o644) },
 			[]string{"class_names.txt", "2 class names, want 10"}},
+		{"class names not a file", Test, func(d string) {
+			os.Remove(filepath.Join(d, "class_names.txt"))
+			os.Mkdir(filepath.Join(d, "class_names.txt"), 0o755)
+		}, []string{"class_names.txt"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,8 +19,9 @@ const (
 	DefaultTemperature = 0.1
 )
 
-// KNNOption changes a setting of NewKNN.
-type KNNOption func(*knnConfig) error
+// Option changes a setting of NewKNN. A bad value or a nil Option is an error from NewKNN
+// naming the option.
+type Option func(*knnConfig) error
 
 type knnConfig struct {
 	k       int
@@ -31,7 +32,7 @@ type knnConfig struct {
 // Neighbors sets k, the number of nearest training rows that vote (default
 // DefaultNeighbors, 200). k must be at least 1; a k above the number of training rows is
 // clamped to it, so every training row votes.
-func Neighbors(k int) KNNOption {
+func Neighbors(k int) Option {
 	return func(c *knnConfig) error {
 		if k < 1 {
 			return fmt.Errorf("Neighbors(%d): k must be at least 1", k)
@@ -44,7 +45,7 @@ func Neighbors(k int) KNNOption {
 // Temperature sets t, the temperature of the vote weights exp(similarity/t) (default
 // DefaultTemperature, 0.1): a small t lets the closest neighbours dominate, a large one
 // makes the vote a plain count. t must be positive and finite.
-func Temperature(t float64) KNNOption {
+func Temperature(t float64) Option {
 	return func(c *knnConfig) error {
 		if !(t > 0) || math.IsInf(t, 0) {
 			return fmt.Errorf("Temperature(%v): t must be positive and finite", t)
@@ -56,7 +57,7 @@ func Temperature(t float64) KNNOption {
 
 // Workers sets the number of goroutines Predict uses (default 0: runtime.GOMAXPROCS(0) at
 // the time of the call). The predictions do not depend on it. n must not be negative.
-func Workers(n int) KNNOption {
+func Workers(n int) Option {
 	return func(c *knnConfig) error {
 		if n < 0 {
 			return fmt.Errorf("Workers(%d): n must not be negative", n)
@@ -85,11 +86,11 @@ type KNN struct {
 // (default 0.1), Workers. It returns an error naming the problem when train has no rows,
 // len(labels) != train.Rows(), a label is outside [0, classes) (naming its index), classes
 // < 1, or an option is invalid.
-func NewKNN(train Matrix, labels []int, classes int, opts ...KNNOption) (*KNN, error) {
+func NewKNN(train Matrix, labels []int, classes int, opts ...Option) (*KNN, error) {
 	cfg := knnConfig{k: DefaultNeighbors, t: DefaultTemperature}
-	for _, o := range opts {
+	for i, o := range opts {
 		if o == nil {
-			continue
+			return nil, fmt.Errorf("embedding: NewKNN: option %d is nil", i)
 		}
 		if err := o(&cfg); err != nil {
 			return nil, fmt.Errorf("embedding: NewKNN: %w", err)

@@ -59,6 +59,7 @@ func TestKNNErrors(t *testing.T) {
 		{"t NaN", func() error { _, err := NewKNN(train, labels, 2, Temperature(math.NaN())); return err }, "Temperature(NaN)"},
 		{"t inf", func() error { _, err := NewKNN(train, labels, 2, Temperature(math.Inf(1))); return err }, "Temperature(+Inf)"},
 		{"workers", func() error { _, err := NewKNN(train, labels, 2, Workers(-1)); return err }, "Workers(-1)"},
+		{"nil option", func() error { _, err := NewKNN(train, labels, 2, Neighbors(1), nil); return err }, "embedding: NewKNN: option 1 is nil"},
 	}
 	knn, err := NewKNN(train, labels, 2)
 	if err != nil {
@@ -105,7 +106,7 @@ func TestKNNErrors(t *testing.T) {
 func TestKNNTies(t *testing.T) {
 	e0 := []float32{1, 0, 0}
 	e1 := []float32{0, 2, 0}
-	predict := func(rows [][]float32, labels []int, test [][]float32, k int, opts ...KNNOption) []int {
+	predict := func(rows [][]float32, labels []int, test [][]float32, k int, opts ...Option) []int {
 		t.Helper()
 		tr, err := FromRows(rows)
 		if err != nil {
@@ -173,9 +174,9 @@ func TestKNNDeterministic(t *testing.T) {
 	data, labels, tdata, _ := split(clustered(3, n+m, dim, classes, 2.5))(n, dim)
 	train := mustMatrix(t, n, dim, data)
 	test := mustMatrix(t, m, dim, tdata)
-	run := func(opts ...KNNOption) []int {
+	run := func(opts ...Option) []int {
 		t.Helper()
-		knn, err := NewKNN(train, labels, classes, append([]KNNOption{Neighbors(50)}, opts...)...)
+		knn, err := NewKNN(train, labels, classes, append([]Option{Neighbors(50)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,38 +10,38 @@ import (
 	"strings"
 )
 
-// Budgets are label budgets in the sense of the seed experiment: for a budget of n_labels
+// StratifiedBudgets are label budgets in the sense of the seed experiment: for a budget of n_labels
 // labeled samples out of N, run r trains on the held-out (Test) part of fold r of
 // scikit-learn's StratifiedKFold(n_splits=N/n_labels, shuffle=True, random_state=seed) over
 // the N labels, for the first Runs() folds. Each such part holds exactly n_labels samples,
 // stratified by class, and the runs of one budget are disjoint.
 //
-// Build one with LabelBudgets and refine it with the With... methods, which return a
+// Build one with Stratified and refine it with the With... methods, which return a
 // modified copy; Plan turns it into index lists for given labels.
-type Budgets struct {
+type StratifiedBudgets struct {
 	sizes      []int
 	runs       int
 	seed       int64
 	unbalanced bool
 }
 
-// LabelBudgets returns budgets of the given sizes (n_labels values) with 1 run per budget,
+// Stratified returns budgets of the given sizes (n_labels values) with 1 run per budget,
 // seed 0, and exactly class-balanced runs required (see AllowUnbalanced). Sizes are checked
 // by Plan, not here.
-func LabelBudgets(sizes ...int) Budgets {
-	return Budgets{sizes: append([]int(nil), sizes...), runs: 1}
+func Stratified(sizes ...int) StratifiedBudgets {
+	return StratifiedBudgets{sizes: append([]int(nil), sizes...), runs: 1}
 }
 
 // WithRuns returns a copy of b with runs runs per budget (the folds 0..runs-1). Plan
 // rejects runs < 1 and runs greater than a budget's n_splits.
-func (b Budgets) WithRuns(runs int) Budgets {
+func (b StratifiedBudgets) WithRuns(runs int) StratifiedBudgets {
 	b.runs = runs
 	return b
 }
 
 // WithSeed returns a copy of b that shuffles with scikit-learn's random_state=seed, which
 // must be in [0, 2^32-1] (checked by Plan).
-func (b Budgets) WithSeed(seed int64) Budgets {
+func (b StratifiedBudgets) WithSeed(seed int64) StratifiedBudgets {
 	b.seed = seed
 	return b
 }
@@ -52,24 +52,24 @@ func (b Budgets) WithSeed(seed int64) Budgets {
 // holds n_labels samples). The plan then carries a warning for such a budget instead of Plan
 // failing. The seed experiment's 625-label budget on CIFAR-10 (5000 per class, n_splits=80)
 // is such a case. See CheckBalanced.
-func (b Budgets) AllowUnbalanced() Budgets {
+func (b StratifiedBudgets) AllowUnbalanced() StratifiedBudgets {
 	b.unbalanced = true
 	return b
 }
 
 // Sizes returns a copy of the budget sizes (n_labels values), in the order given.
-func (b Budgets) Sizes() []int { return append([]int(nil), b.sizes...) }
+func (b StratifiedBudgets) Sizes() []int { return append([]int(nil), b.sizes...) }
 
 // Runs returns the number of runs per budget.
-func (b Budgets) Runs() int { return b.runs }
+func (b StratifiedBudgets) Runs() int { return b.runs }
 
 // Seed returns the random_state used for the shuffled splits.
-func (b Budgets) Seed() int64 { return b.seed }
+func (b StratifiedBudgets) Seed() int64 { return b.seed }
 
 // Unbalanced reports whether AllowUnbalanced was applied.
-func (b Budgets) Unbalanced() bool { return b.unbalanced }
+func (b StratifiedBudgets) Unbalanced() bool { return b.unbalanced }
 
-// Plan is the outcome of Budgets.Plan: for each budget, the labeled indices of each run.
+// Plan is the outcome of StratifiedBudgets.Plan: for each budget, the labeled indices of each run.
 // It is what WriteJSON and WriteCSV write and ReadPlanJSON reads back.
 type Plan struct {
 	// Seed is the random_state of the splits.
@@ -193,7 +193,7 @@ func checkBalanced(counts, names []int, n, nLabels int) error {
 
 // Check validates b against labels without keeping the runs: it returns the error Plan
 // would return, or else the warnings of all budgets. Call it before any training.
-func (b Budgets) Check(labels []int) (warnings []string, err error) {
+func (b StratifiedBudgets) Check(labels []int) (warnings []string, err error) {
 	p, err := b.Plan(labels)
 	if err != nil {
 		return nil, err
@@ -214,32 +214,32 @@ func (b Budgets) Check(labels []int) (warnings []string, err error) {
 //   - Runs() greater than n_splits = N/n_labels;
 //   - runs that cannot be exactly class-balanced (see CheckBalanced), unless AllowUnbalanced;
 //   - any error of StratifiedKFold for these labels.
-func (b Budgets) Plan(labels []int) (*Plan, error) {
+func (b StratifiedBudgets) Plan(labels []int) (*Plan, error) {
 	if len(b.sizes) == 0 {
-		return nil, fmt.Errorf("folds: LabelBudgets: no budgets given")
+		return nil, fmt.Errorf("folds: Stratified: no budgets given")
 	}
 	if b.runs < 1 {
-		return nil, fmt.Errorf("folds: LabelBudgets: runs=%d: need at least 1 run per budget", b.runs)
+		return nil, fmt.Errorf("folds: Stratified: runs=%d: need at least 1 run per budget", b.runs)
 	}
 	if err := checkSeed("seed", b.seed); err != nil {
-		return nil, fmt.Errorf("folds: LabelBudgets: %w", err)
+		return nil, fmt.Errorf("folds: Stratified: %w", err)
 	}
 	n := len(labels)
 	if n == 0 {
-		return nil, fmt.Errorf("folds: LabelBudgets: labels is empty")
+		return nil, fmt.Errorf("folds: Stratified: labels is empty")
 	}
 	counts, names := classCounts(labels)
 	seen := make(map[int]int)
 	for i, nl := range b.sizes {
 		if nl < 1 {
-			return nil, fmt.Errorf("folds: LabelBudgets: budget %d: n_labels=%d: need at least 1 label", i, nl)
+			return nil, fmt.Errorf("folds: Stratified: budget %d: n_labels=%d: need at least 1 label", i, nl)
 		}
 		if j, dup := seen[nl]; dup {
-			return nil, fmt.Errorf("folds: LabelBudgets: budget %d: n_labels=%d is listed twice (also budget %d)", i, nl, j)
+			return nil, fmt.Errorf("folds: Stratified: budget %d: n_labels=%d is listed twice (also budget %d)", i, nl, j)
 		}
 		seen[nl] = i
 		if nl > n {
-			return nil, fmt.Errorf("folds: LabelBudgets: n_labels=%d is more than the N=%d labeled samples", nl, n)
+			return nil, fmt.Errorf("folds: Stratified: n_labels=%d is more than the N=%d labeled samples", nl, n)
 		}
 		if n%nl != 0 {
 			divs := []int{1}
@@ -257,21 +257,21 @@ func (b Budgets) Plan(labels []int) (*Plan, error) {
 					ok = append(ok, v)
 				}
 			}
-			return nil, fmt.Errorf("folds: LabelBudgets: n_labels=%d does not divide N=%d (n_splits=N/n_labels must be a whole number); budgets near it that divide N: %s",
+			return nil, fmt.Errorf("folds: Stratified: n_labels=%d does not divide N=%d (n_splits=N/n_labels must be a whole number); budgets near it that divide N: %s",
 				nl, n, joinInts(closest(ok, nl, 4)))
 		}
 		if n/nl < 2 {
-			return nil, fmt.Errorf("folds: LabelBudgets: n_labels=%d = N leaves n_splits=1; k-fold needs n_labels <= N/2=%d", nl, n/2)
+			return nil, fmt.Errorf("folds: Stratified: n_labels=%d = N leaves n_splits=1; k-fold needs n_labels <= N/2=%d", nl, n/2)
 		}
 		if nl < len(counts) {
-			return nil, fmt.Errorf("folds: LabelBudgets: n_labels=%d is fewer than the %d classes, so some class would have no labeled sample", nl, len(counts))
+			return nil, fmt.Errorf("folds: Stratified: n_labels=%d is fewer than the %d classes, so some class would have no labeled sample", nl, len(counts))
 		}
 		if b.runs > n/nl {
-			return nil, fmt.Errorf("folds: LabelBudgets: runs=%d is more than n_splits=N/n_labels=%d, the number of disjoint runs of n_labels=%d", b.runs, n/nl, nl)
+			return nil, fmt.Errorf("folds: Stratified: runs=%d is more than n_splits=N/n_labels=%d, the number of disjoint runs of n_labels=%d", b.runs, n/nl, nl)
 		}
 		if !b.unbalanced {
 			if err := checkBalanced(counts, names, n, nl); err != nil {
-				return nil, fmt.Errorf("folds: LabelBudgets: %w (use AllowUnbalanced to accept scikit-learn's nearly balanced folds)", err)
+				return nil, fmt.Errorf("folds: Stratified: %w (use AllowUnbalanced to accept scikit-learn's nearly balanced folds)", err)
 			}
 		}
 	}
@@ -280,7 +280,7 @@ func (b Budgets) Plan(labels []int) (*Plan, error) {
 		k := n / nl
 		a, err := StratifiedKFold{NSplits: k, Shuffle: true, Seed: b.seed}.Assign(labels)
 		if err != nil {
-			return nil, fmt.Errorf("folds: LabelBudgets: n_labels=%d: %w", nl, err)
+			return nil, fmt.Errorf("folds: Stratified: n_labels=%d: %w", nl, err)
 		}
 		br := BudgetRuns{NLabels: nl, NSplits: k, Balanced: true, Runs: make([][]int, b.runs), Warnings: a.Warnings}
 		for c, count := range counts {
@@ -395,9 +395,9 @@ func ReadPlanJSON(r io.Reader) (*Plan, error) {
 
 // LabeledRuns returns the runs of every budget over labels, in the order of Sizes: element
 // [b][r] is run r of budget b, the ascending indices of its labeled samples (the Runs of
-// Plan's BudgetRuns). It fails as Plan does. With Sizes and Check it makes Budgets the label
-// budgets of the ssl pipeline (ssl.LabelBudgets) without ssl depending on this package.
-func (b Budgets) LabeledRuns(labels []int) ([][][]int, error) {
+// Plan's BudgetRuns). It fails as Plan does. With Sizes and Check it makes StratifiedBudgets
+// satisfy the ssl pipeline's ssl.LabelBudgets interface without ssl depending on this package.
+func (b StratifiedBudgets) LabeledRuns(labels []int) ([][][]int, error) {
 	p, err := b.Plan(labels)
 	if err != nil {
 		return nil, err

@@ -35,7 +35,7 @@ func TestBudgetsAgainstReference(t *testing.T) {
 		}
 		nl := len(c.Y) / c.NSplits
 		runs := 3
-		p, err := LabelBudgets(nl).WithRuns(runs).WithSeed(*c.RandomState).Plan(c.Y)
+		p, err := Stratified(nl).WithRuns(runs).WithSeed(*c.RandomState).Plan(c.Y)
 		if err != nil {
 			t.Fatalf("n_labels=%d: %v", nl, err)
 		}
@@ -65,7 +65,7 @@ func TestBudgetsAgainstReference(t *testing.T) {
 // CIFAR-shaped labels (10 classes of 500).
 func TestBudgetsPlan(t *testing.T) {
 	y := balancedLabels(10, 500, 9)
-	b := LabelBudgets(100, 250, 1000).WithRuns(2).WithSeed(7)
+	b := Stratified(100, 250, 1000).WithRuns(2).WithSeed(7)
 	p, err := b.Plan(y)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestBudgetsPlan(t *testing.T) {
 // and then a warning with runs of 62 or 63 per class.
 func TestBudgetsUnbalanced(t *testing.T) {
 	y := balancedLabels(10, 5000, 3)
-	_, err := LabelBudgets(625).Plan(y)
+	_, err := Stratified(625).Plan(y)
 	if err == nil || !strings.Contains(err.Error(), "n_labels=625") || !strings.Contains(err.Error(), "AllowUnbalanced") ||
 		!strings.Contains(err.Error(), "62 or 63") {
 		t.Fatalf("Plan(625) = %v, want the balance error", err)
@@ -135,7 +135,7 @@ func TestBudgetsUnbalanced(t *testing.T) {
 	if err := CheckBalanced(y, 250); err != nil {
 		t.Errorf("CheckBalanced(250) = %v", err)
 	}
-	b := LabelBudgets(625).AllowUnbalanced().WithRuns(2)
+	b := Stratified(625).AllowUnbalanced().WithRuns(2)
 	p, err := b.Plan(y)
 	if err != nil {
 		t.Fatal(err)
@@ -167,23 +167,23 @@ func TestBudgetsUnbalanced(t *testing.T) {
 func TestBudgetsErrors(t *testing.T) {
 	y := balancedLabels(10, 500, 1) // N = 5000
 	for _, tc := range []struct {
-		b    Budgets
+		b    StratifiedBudgets
 		y    []int
 		want string
 	}{
-		{LabelBudgets(), y, "no budgets"},
-		{LabelBudgets(100).WithRuns(0), y, "runs=0"},
-		{LabelBudgets(100).WithSeed(-1), y, "seed=-1"},
-		{LabelBudgets(100).WithSeed(1 << 32), y, "seed=4294967296"},
-		{LabelBudgets(100), nil, "labels is empty"},
-		{LabelBudgets(100, 0), y, "n_labels=0"},
-		{LabelBudgets(100, 250, 100), y, "budget 2: n_labels=100 is listed twice (also budget 0)"},
-		{LabelBudgets(6000), y, "n_labels=6000 is more than the N=5000"},
-		{LabelBudgets(300), y, "n_labels=300 does not divide N=5000"},
-		{LabelBudgets(5000), y, "n_labels=5000 = N leaves n_splits=1"},
-		{LabelBudgets(5), y, "n_labels=5 is fewer than the 10 classes"},
-		{LabelBudgets(2500).WithRuns(3), y, "runs=3 is more than n_splits=N/n_labels=2"},
-		{LabelBudgets(625), y, "class label"},
+		{Stratified(), y, "no budgets"},
+		{Stratified(100).WithRuns(0), y, "runs=0"},
+		{Stratified(100).WithSeed(-1), y, "seed=-1"},
+		{Stratified(100).WithSeed(1 << 32), y, "seed=4294967296"},
+		{Stratified(100), nil, "labels is empty"},
+		{Stratified(100, 0), y, "n_labels=0"},
+		{Stratified(100, 250, 100), y, "budget 2: n_labels=100 is listed twice (also budget 0)"},
+		{Stratified(6000), y, "n_labels=6000 is more than the N=5000"},
+		{Stratified(300), y, "n_labels=300 does not divide N=5000"},
+		{Stratified(5000), y, "n_labels=5000 = N leaves n_splits=1"},
+		{Stratified(5), y, "n_labels=5 is fewer than the 10 classes"},
+		{Stratified(2500).WithRuns(3), y, "runs=3 is more than n_splits=N/n_labels=2"},
+		{Stratified(625), y, "class label"},
 	} {
 		_, err := tc.b.Plan(tc.y)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -194,7 +194,7 @@ func TestBudgetsErrors(t *testing.T) {
 		}
 	}
 	// The non-divisible error lists divisors of N near the request.
-	_, err := LabelBudgets(300).Plan(y)
+	_, err := Stratified(300).Plan(y)
 	if err == nil || !strings.Contains(err.Error(), "250") || !strings.Contains(err.Error(), "500") {
 		t.Errorf("Plan(300) = %v, want 250 and 500 suggested", err)
 	}
@@ -214,7 +214,7 @@ func TestBudgetsErrors(t *testing.T) {
 // TestPlanWriteRead writes a plan as JSON and CSV and reads the JSON back.
 func TestPlanWriteRead(t *testing.T) {
 	y := balancedLabels(5, 20, 2) // N = 100
-	p, err := LabelBudgets(20, 50).WithRuns(2).WithSeed(11).Plan(y)
+	p, err := Stratified(20, 50).WithRuns(2).WithSeed(11).Plan(y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestPlanWriteRead(t *testing.T) {
 // Plan's errors.
 func TestLabeledRunsMatchesPlan(t *testing.T) {
 	y := balancedLabels(4, 30, 7)
-	b := LabelBudgets(20, 8).WithRuns(2).WithSeed(3)
+	b := Stratified(20, 8).WithRuns(2).WithSeed(3)
 	p, err := b.Plan(y)
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +297,7 @@ func TestLabeledRunsMatchesPlan(t *testing.T) {
 			}
 		}
 	}
-	if _, err := LabelBudgets(1000).LabeledRuns(y); err == nil || !strings.Contains(err.Error(), "n_labels=1000") {
+	if _, err := Stratified(1000).LabeledRuns(y); err == nil || !strings.Contains(err.Error(), "n_labels=1000") {
 		t.Fatalf("a budget larger than the data: error %v, want one naming n_labels=1000", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 // random_state=0) (checked with scikit-learn 1.2.1).
 func ExampleStratifiedKFold() {
 	labels := []int{0, 0, 0, 1, 1, 1, 2, 2, 2}
-	splits, err := folds.StratifiedKFold{NSplits: 3, Shuffle: true, Seed: 0}.Split(labels)
+	splits, err := folds.StratifiedKFold{NSplits: 3, Shuffle: true, Seed: 0}.Folds(labels)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -27,7 +27,7 @@ func ExampleStratifiedKFold() {
 
 // Unshuffled KFold: the first n%k folds get one sample more.
 func ExampleKFold() {
-	splits, err := folds.KFold{NSplits: 3}.Split(7)
+	splits, err := folds.KFold{NSplits: 3}.Folds(7)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -45,9 +45,9 @@ func ExampleKFold() {
 // n_labels samples, the same number of each class, and the runs of a budget are disjoint. They
 // are the Test parts of folds 0 and 1 of scikit-learn's StratifiedKFold(16/n_labels,
 // shuffle=True, random_state=1) (checked with scikit-learn 1.2.1).
-func ExampleLabelBudgets() {
+func ExampleStratified() {
 	labels := []int{3, 1, 0, 2, 1, 0, 2, 3, 0, 1, 3, 2, 2, 0, 3, 1}
-	plan, err := folds.LabelBudgets(4, 8).WithRuns(2).WithSeed(1).Plan(labels)
+	plan, err := folds.Stratified(4, 8).WithRuns(2).WithSeed(1).Plan(labels)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -61,14 +61,14 @@ func ExampleLabelBudgets() {
 			fmt.Printf("n_labels=%d run %d: samples %v, labels %v\n", b.NLabels, r, run, classes)
 		}
 	}
-	_, err = folds.LabelBudgets(6).Plan(labels)
+	_, err = folds.Stratified(6).Plan(labels)
 	fmt.Println(err)
 	// Output:
 	// n_labels=4 run 0: samples [1 8 10 11], labels [1 0 3 2]
 	// n_labels=4 run 1: samples [9 12 13 14], labels [1 2 0 3]
 	// n_labels=8 run 0: samples [1 8 9 10 11 12 13 14], labels [1 0 1 3 2 2 0 3]
 	// n_labels=8 run 1: samples [0 2 3 4 5 6 7 15], labels [3 0 2 1 0 2 3 1]
-	// folds: LabelBudgets: n_labels=6 does not divide N=16 (n_splits=N/n_labels must be a whole number); budgets near it that divide N: 4, 8
+	// folds: Stratified: n_labels=6 does not divide N=16 (n_splits=N/n_labels must be a whole number); budgets near it that divide N: 4, 8
 }
 
 // STL-10-style predefined folds: Train is the fold, Test the rest.

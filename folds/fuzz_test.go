@@ -28,7 +28,7 @@ func FuzzStratifiedKFold(f *testing.F) {
 		}
 		s := StratifiedKFold{NSplits: nSplits, Shuffle: shuffle, Seed: seed}
 		a, err := s.Assign(labels)
-		splits, serr := s.Split(labels)
+		splits, serr := s.Folds(labels)
 		_, cerr := s.Check(labels)
 
 		counts := map[int]int{}
@@ -43,7 +43,7 @@ func FuzzStratifiedKFold(f *testing.F) {
 		n := len(labels)
 		wantErr := nSplits < 2 || n == 0 || nSplits > n || (shuffle && (seed < 0 || seed > 1<<32-1)) || nSplits > maxCount
 		if (err != nil) != wantErr || (serr != nil) != wantErr || (cerr != nil) != wantErr {
-			t.Fatalf("%+v on %d labels (%d classes, largest %d): Assign %v, Split %v, Check %v; want error: %v",
+			t.Fatalf("%+v on %d labels (%d classes, largest %d): Assign %v, Folds %v, Check %v; want error: %v",
 				s, n, len(counts), maxCount, err, serr, cerr, wantErr)
 		}
 		if wantErr {

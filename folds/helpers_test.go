@@ -55,7 +55,7 @@ func readJSON(t testing.TB, path string, v any) {
 // checkAgainstTestFold checks splits fold by fold against a reference test-fold assignment:
 // Test of fold f must be exactly the ascending samples with want[i] == f and Train the other
 // samples, ascending.
-func checkAgainstTestFold(splits []Split, want []int, nSplits int) error {
+func checkAgainstTestFold(splits []Fold, want []int, nSplits int) error {
 	if len(splits) != nSplits {
 		return fmt.Errorf("%d splits, want %d", len(splits), nSplits)
 	}
@@ -91,7 +91,7 @@ func at(v []int, i int) any {
 
 // checkPartition checks the invariants of any k-fold result over n samples: every sample is
 // in exactly one Test part, Train is the complement of Test, and both are ascending.
-func checkPartition(splits []Split, n int) error {
+func checkPartition(splits []Fold, n int) error {
 	inTest := make([]int, n)
 	for f, s := range splits {
 		if len(s.Train)+len(s.Test) != n {

@@ -59,11 +59,11 @@ func (s KFold) Assign(n int) (*Assignment, error) {
 	return &Assignment{NSplits: k, TestFold: testFold, Sizes: sizes}, nil
 }
 
-// Split returns the NSplits splits of the samples 0..n-1, in fold order, as scikit-learn's
+// Folds returns the NSplits folds of the samples 0..n-1, in order, as scikit-learn's
 // KFold(n_splits=NSplits, shuffle=Shuffle, random_state=Seed).split(X) yields them for
-// len(X) == n (Test ascending, as scikit-learn returns it). See Assign for the errors; Split
-// also refuses splits that would hold more than MaxIndices indices.
-func (s KFold) Split(n int) ([]Split, error) {
+// len(X) == n (Test ascending, as scikit-learn returns it). See Assign for the errors; Folds
+// also refuses folds that would hold more than MaxIndices indices.
+func (s KFold) Folds(n int) ([]Fold, error) {
 	if s.NSplits >= 2 && n >= s.NSplits {
 		if err := checkTotal("KFold", s.NSplits, n); err != nil {
 			return nil, err
@@ -73,5 +73,5 @@ func (s KFold) Split(n int) ([]Split, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.Splits()
+	return a.Folds()
 }

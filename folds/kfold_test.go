@@ -41,7 +41,7 @@ func TestKFoldReference(t *testing.T) {
 		if s.Shuffle {
 			shuffled++
 		}
-		splits, err := s.Split(c.N)
+		splits, err := s.Folds(c.N)
 		if err != nil {
 			t.Errorf("case %d (%+v, n=%d): %v", ci, s, c.N, err)
 			continue
@@ -65,9 +65,9 @@ func TestKFoldReference(t *testing.T) {
 	}
 	for _, c := range ref.Errors {
 		s := c.kfold()
-		_, err := s.Split(c.N)
+		_, err := s.Folds(c.N)
 		if err == nil {
-			t.Errorf("%+v.Split(%d): no error; scikit-learn: %s", s, c.N, c.Error)
+			t.Errorf("%+v.Folds(%d): no error; scikit-learn: %s", s, c.N, c.Error)
 			continue
 		}
 		want := "NSplits="
@@ -75,7 +75,7 @@ func TestKFoldReference(t *testing.T) {
 			want = "Seed="
 		}
 		if !strings.Contains(err.Error(), want) {
-			t.Errorf("%+v.Split(%d) = %q, want it to name %q (scikit-learn: %s)", s, c.N, err, want, c.Error)
+			t.Errorf("%+v.Folds(%d) = %q, want it to name %q (scikit-learn: %s)", s, c.N, err, want, c.Error)
 		}
 	}
 }
@@ -84,11 +84,11 @@ func TestKFoldReference(t *testing.T) {
 // without Shuffle.
 func TestKFoldEdges(t *testing.T) {
 	for _, n := range []int{-1, 0, 1} {
-		if _, err := (KFold{NSplits: 2}).Split(n); err == nil || !strings.Contains(err.Error(), "n=") {
-			t.Errorf("Split(%d) = %v, want an error naming n", n, err)
+		if _, err := (KFold{NSplits: 2}).Folds(n); err == nil || !strings.Contains(err.Error(), "n=") {
+			t.Errorf("Folds(%d) = %v, want an error naming n", n, err)
 		}
 	}
-	a, err := KFold{NSplits: 3, Seed: -7}.Split(7)
+	a, err := KFold{NSplits: 3, Seed: -7}.Folds(7)
 	if err != nil {
 		t.Fatalf("Seed with Shuffle=false: %v", err)
 	}

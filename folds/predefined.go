@@ -6,9 +6,9 @@ import (
 )
 
 // Predefined turns folds given as index lists, such as STL-10's 10 predefined training folds
-// of 1000 images each (fold_indices.txt), into splits of the samples 0..n-1.
+// of 1000 images each (fold_indices.txt), into Folds of the samples 0..n-1.
 //
-// Split f has Train = the indices of folds[f] (sorted ascending): the labeled training set of
+// Fold f has Train = the indices of folds[f] (sorted ascending): the labeled training set of
 // run f. Test = every other sample in 0..n-1, ascending: the labeled samples that run f did not
 // train on, usable for validation. (STL-10's folds overlap one another and together do not
 // have to cover 0..n-1; both are allowed.)
@@ -16,7 +16,7 @@ import (
 // Errors, naming the fold and the position in it: an index outside [0, n), an index listed
 // twice in the same fold (with both positions), an empty fold; also n < 1 or no folds.
 // The input is not modified.
-func Predefined(folds [][]int, n int) ([]Split, error) {
+func Predefined(folds [][]int, n int) ([]Fold, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("folds: Predefined: n=%d: need at least 1 sample", n)
 	}
@@ -30,7 +30,7 @@ func Predefined(folds [][]int, n int) ([]Split, error) {
 	// fold number stamps entries so seen need not be cleared between folds.
 	seen := make([]int, n)
 	stamp := make([]int, n)
-	out := make([]Split, len(folds))
+	out := make([]Fold, len(folds))
 	for f, fold := range folds {
 		if len(fold) == 0 {
 			return nil, fmt.Errorf("folds: Predefined: fold %d is empty", f)
@@ -55,7 +55,7 @@ func Predefined(folds [][]int, n int) ([]Split, error) {
 				test = append(test, i)
 			}
 		}
-		out[f] = Split{Train: train, Test: test}
+		out[f] = Fold{Train: train, Test: test}
 	}
 	return out, nil
 }

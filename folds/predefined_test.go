@@ -14,7 +14,7 @@ func TestPredefined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Split{
+	want := []Fold{
 		{Train: []int{0, 2, 4}, Test: []int{1, 3, 5}},
 		{Train: []int{2, 3}, Test: []int{0, 1, 4, 5}},
 		{Train: []int{5}, Test: []int{0, 1, 2, 3, 4}},
@@ -52,7 +52,7 @@ func TestPredefinedSTL10Shape(t *testing.T) {
 		}
 		// Test is the complement of the fold, both ascending: the one split partitions 0..4999
 		// with the fold as its Test part.
-		if err := checkPartition([]Split{{Train: s.Test, Test: s.Train}, {Train: s.Train, Test: s.Test}}, 5000); err != nil {
+		if err := checkPartition([]Fold{{Train: s.Test, Test: s.Train}, {Train: s.Train, Test: s.Test}}, 5000); err != nil {
 			t.Fatalf("fold %d: %v", f, err)
 		}
 	}

@@ -2,17 +2,19 @@ package folds
 
 import "fmt"
 
-// Split is one train/test division of the samples 0..n-1: Train and Test are disjoint, together
-// hold every sample once, and each lists sample indices in ascending order.
-type Split struct {
+// Fold is one cross-validation fold over the samples 0..n-1: Train and Test are disjoint,
+// together hold every sample once, and each lists sample indices in ascending order. (It is
+// called Fold rather than Split, scikit-learn's word, so that it is not confused with
+// datasets.Split, which names a part of a dataset such as datasets.Train.)
+type Fold struct {
 	Train []int `json:"train"`
 	Test  []int `json:"test"`
 }
 
 // MaxIndices bounds the total number of indices a call may return at once (the sum of
-// len(Train)+len(Test) over all splits, which is NSplits times the number of samples). Above
+// len(Train)+len(Test) over all folds, which is NSplits times the number of samples). Above
 // it the splitters return an error instead of trying to allocate; Assignment.Fold yields one
-// split at a time for such sizes.
+// fold at a time for such sizes.
 const MaxIndices = 1 << 31
 
 // checkTotal returns an error when nSplits splits of n samples each would hold more than
@@ -83,21 +85,21 @@ func (a *Assignment) validate(method string) error {
 	return nil
 }
 
-// Fold returns split f (Train: every sample outside fold f; Test: the samples of fold f),
-// or an error when f is not in [0, NSplits) or a is inconsistent (see Splits).
-func (a *Assignment) Fold(f int) (Split, error) {
+// Fold returns fold f (Train: every sample outside fold f; Test: the samples of fold f),
+// or an error when f is not in [0, NSplits) or a is inconsistent (see Folds).
+func (a *Assignment) Fold(f int) (Fold, error) {
 	if err := a.validate("Fold"); err != nil {
-		return Split{}, err
+		return Fold{}, err
 	}
 	if f < 0 || f >= a.NSplits {
-		return Split{}, fmt.Errorf("folds: Assignment.Fold: f=%d is out of range [0, %d)", f, a.NSplits)
+		return Fold{}, fmt.Errorf("folds: Assignment.Fold: f=%d is out of range [0, %d)", f, a.NSplits)
 	}
 	test, err := a.Test(f)
 	if err != nil {
-		return Split{}, err
+		return Fold{}, err
 	}
 	n := len(a.TestFold)
-	return Split{Train: complement(iotaInts(n), n, test), Test: test}, nil
+	return Fold{Train: complement(iotaInts(n), n, test), Test: test}, nil
 }
 
 // Test returns the ascending indices of the samples in the Test part of fold f, or an error
@@ -118,19 +120,19 @@ func (a *Assignment) Test(f int) ([]int, error) {
 	return out, nil
 }
 
-// Splits returns all NSplits splits, in fold order. It returns an error when they would hold
+// Folds returns all NSplits folds, in order. It returns an error when they would hold
 // more than MaxIndices indices together, or when a is inconsistent (an Assignment built or
 // edited by hand: len(Sizes) != NSplits, a TestFold value outside [0, NSplits), or Sizes not
 // counting the TestFold values).
-func (a *Assignment) Splits() ([]Split, error) {
+func (a *Assignment) Folds() ([]Fold, error) {
 	n := len(a.TestFold)
-	if err := checkTotal("Assignment.Splits", a.NSplits, n); err != nil {
+	if err := checkTotal("Assignment.Folds", a.NSplits, n); err != nil {
 		return nil, err
 	}
-	if err := a.validate("Splits"); err != nil {
+	if err := a.validate("Folds"); err != nil {
 		return nil, err
 	}
-	out := make([]Split, a.NSplits)
+	out := make([]Fold, a.NSplits)
 	for f := range out {
 		out[f].Test = make([]int, 0, a.Sizes[f])
 	}

@@ -87,7 +87,7 @@ func (s StratifiedKFold) checkClasses(counts, names []int) (warnings []string, e
 	return warnings, nil
 }
 
-// Check validates s against labels without splitting: it returns the error Split would
+// Check validates s against labels without splitting: it returns the error Folds would
 // return, and otherwise the warnings scikit-learn would emit (nil when there are none).
 func (s StratifiedKFold) Check(labels []int) (warnings []string, err error) {
 	if err := s.check(len(labels)); err != nil {
@@ -171,12 +171,12 @@ func (s StratifiedKFold) Assign(labels []int) (*Assignment, error) {
 	return &Assignment{NSplits: k, TestFold: testFold, Sizes: sizes, Warnings: warnings}, nil
 }
 
-// Split returns the NSplits stratified splits of the samples 0..len(labels)-1, in fold order,
+// Folds returns the NSplits stratified folds of the samples 0..len(labels)-1, in order,
 // exactly as scikit-learn's StratifiedKFold(n_splits=NSplits, shuffle=Shuffle,
 // random_state=Seed).split(X, labels) yields them. See Assign for the algorithm and the
-// errors; use Assign or Check to see the warnings (Split drops them). It also returns an
-// error when the splits would hold more than MaxIndices indices.
-func (s StratifiedKFold) Split(labels []int) ([]Split, error) {
+// errors; use Assign or Check to see the warnings (Folds drops them). It also returns an
+// error when the folds would hold more than MaxIndices indices.
+func (s StratifiedKFold) Folds(labels []int) ([]Fold, error) {
 	if err := s.check(len(labels)); err != nil {
 		return nil, err
 	}
@@ -187,5 +187,5 @@ func (s StratifiedKFold) Split(labels []int) ([]Split, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.Splits()
+	return a.Folds()
 }

@@ -33,7 +33,7 @@ func (c skfCase) kfold() StratifiedKFold {
 	return s
 }
 
-// checkSKFCases runs every case through Assign and Split and compares them with scikit-learn,
+// checkSKFCases runs every case through Assign and Folds and compares them with scikit-learn,
 // fold by fold and sample by sample. It returns the number of cases checked.
 func checkSKFCases(t *testing.T, file string, cases []skfCase, checkWarnings bool) int {
 	t.Helper()
@@ -50,9 +50,9 @@ func checkSKFCases(t *testing.T, file string, cases []skfCase, checkWarnings boo
 				break
 			}
 		}
-		splits, err := s.Split(c.Y)
+		splits, err := s.Folds(c.Y)
 		if err != nil {
-			t.Errorf("%s case %d: Split: %v", file, ci, err)
+			t.Errorf("%s case %d: Folds: %v", file, ci, err)
 			continue
 		}
 		if err := checkAgainstTestFold(splits, c.TestFold, c.NSplits); err != nil {
@@ -119,13 +119,13 @@ func TestStratifiedKFoldReferenceExtra(t *testing.T) {
 	}
 	for _, c := range ref.Errors {
 		s := c.kfold()
-		_, err := s.Split(c.Y)
+		_, err := s.Folds(c.Y)
 		if err == nil {
 			t.Errorf("%+v on %v: no error; scikit-learn: %s", s, c.Y, c.Error)
 			continue
 		}
 		if _, err2 := s.Check(c.Y); err2 == nil || err2.Error() != err.Error() {
-			t.Errorf("%+v: Check error %v differs from Split error %v", s, err2, err)
+			t.Errorf("%+v: Check error %v differs from Folds error %v", s, err2, err)
 		}
 		want := "NSplits="
 		if strings.Contains(c.Error, "Seed") {
@@ -149,13 +149,13 @@ func TestStratifiedKFoldErrors(t *testing.T) {
 		{StratifiedKFold{NSplits: 2, Shuffle: true, Seed: -5}, []int{1, 1, 2, 2}, "Seed=-5"},
 		{StratifiedKFold{NSplits: 3}, []int{1, 1, 2, 2, 4, 4}, "largest class, label 1, has 2"},
 	} {
-		_, err := tc.s.Split(tc.labels)
+		_, err := tc.s.Folds(tc.labels)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%+v.Split(%v) = %v, want an error containing %q", tc.s, tc.labels, err, tc.want)
+			t.Errorf("%+v.Folds(%v) = %v, want an error containing %q", tc.s, tc.labels, err, tc.want)
 		}
 	}
 	// Shuffle=false ignores Seed, even one numpy would reject.
-	if _, err := (StratifiedKFold{NSplits: 2, Seed: -1}).Split([]int{0, 0, 1, 1}); err != nil {
+	if _, err := (StratifiedKFold{NSplits: 2, Seed: -1}).Folds([]int{0, 0, 1, 1}); err != nil {
 		t.Errorf("Seed with Shuffle=false: %v", err)
 	}
 }
@@ -167,7 +167,7 @@ func TestAssignmentFold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	splits, err := a.Splits()
+	splits, err := a.Folds()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestAssignmentFold(t *testing.T) {
 		}
 		for i := range test {
 			if test[i] != s.Test[i] || test[i] != splits[f].Test[i] {
-				t.Fatalf("fold %d: Test %v, Fold %v, Splits %v disagree", f, test, s.Test, splits[f].Test)
+				t.Fatalf("fold %d: Test %v, Fold %v, Folds %v disagree", f, test, s.Test, splits[f].Test)
 			}
 		}
 		// One member of each class per fold: the classes have 3 members and there are 3 folds.
@@ -223,8 +223,8 @@ func TestAssignmentInconsistent(t *testing.T) {
 		{Assignment{NSplits: 2, TestFold: []int{0, -1}, Sizes: []int{1, 1}}, "TestFold[1]=-1"},
 		{Assignment{NSplits: 2, TestFold: []int{0, 0}, Sizes: []int{1, 1}}, "Sizes[0]=1"},
 	} {
-		if _, err := tc.a.Splits(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%+v.Splits() = %v, want %q", tc.a, err, tc.want)
+		if _, err := tc.a.Folds(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v.Folds() = %v, want %q", tc.a, err, tc.want)
 		}
 		if _, err := tc.a.Fold(0); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v.Fold(0) = %v, want %q", tc.a, err, tc.want)
@@ -243,8 +243,8 @@ func TestMaxIndices(t *testing.T) {
 	if err := checkTotal("x", 2, MaxIndices/2); err != nil {
 		t.Errorf("2 splits of MaxIndices/2 samples: %v", err)
 	}
-	if _, err := (KFold{NSplits: 2}).Split(MaxIndices); err == nil || !strings.Contains(err.Error(), "MaxIndices") {
-		t.Errorf("KFold.Split(MaxIndices) = %v, want a MaxIndices error", err)
+	if _, err := (KFold{NSplits: 2}).Folds(MaxIndices); err == nil || !strings.Contains(err.Error(), "MaxIndices") {
+		t.Errorf("KFold.Folds(MaxIndices) = %v, want a MaxIndices error", err)
 	}
 	if _, err := (KFold{NSplits: 2}).Assign(MaxIndices + 1); err == nil {
 		t.Error("KFold.Assign(MaxIndices+1) accepted")
@@ -267,7 +267,7 @@ func cifarLabels(t testing.TB) []int {
 }
 
 // BenchmarkStratifiedKFold50k measures the split of the 50,000 CIFAR-10 training labels into
-// 10 shuffled folds (Assign: the fold of each sample; Split: all ten index lists).
+// 10 shuffled folds (Assign: the fold of each sample; Folds: all ten index lists).
 func BenchmarkStratifiedKFold50k(b *testing.B) {
 	labels := cifarLabels(b)
 	s := StratifiedKFold{NSplits: 10, Shuffle: true, Seed: 42}
@@ -278,9 +278,9 @@ func BenchmarkStratifiedKFold50k(b *testing.B) {
 			}
 		}
 	})
-	b.Run("Split", func(b *testing.B) {
+	b.Run("Folds", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := s.Split(labels); err != nil {
+			if _, err := s.Folds(labels); err != nil {
 				b.Fatal(err)
 			}
 		}

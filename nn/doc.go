@@ -3,14 +3,23 @@
 //
 // A backbone (package backbone) is a stack of these layers; a pretext task that the
 // library does not ship (say, "predict whether the image was flipped") needs a head and a
-// loss, and writes them with this package:
+// loss, and writes them with this package. In its Head (ssl.PretextTask) it returns the
+// task loss alone:
+//
+//	func (flipTask) Head(h *ssl.HeadInput) (loss, output *gorgonia.Node) {
+//		logits := nn.Dense(h.Scope.In("flip"), h.Features, 2)
+//		return nn.SoftmaxCrossEntropy(h.Scope, logits, h.Targets), logits // no L2Penalty: the pipeline adds it
+//	}
+//
+// A model trained by a loop of your own (gorgonia.Grad and a machine, as the package
+// example does) is built the same way, and there the loss must include L2Penalty:
 //
 //	ps := nn.NewParams(seed)                       // weights, shared by every graph built on them
 //	s := nn.NewScope(gorgonia.NewGraph(), ps, true) // a training graph
 //	h := nn.Conv2D(s.In("conv1"), x, 16, nn.Kernel(3), nn.Padding("same"), nn.Init(nn.HeNormal), nn.L2(1e-4))
 //	h = nn.ReLU(s, nn.BatchNorm(s.In("bn1"), h))
 //	logits := nn.Dense(s.In("head"), nn.GlobalAvgPool(s, h), 2)
-//	loss := nn.Add(s, nn.SoftmaxCrossEntropy(s, logits, labels), nn.L2Penalty(s))
+//	loss := nn.Add(s, nn.SoftmaxCrossEntropy(s, logits, labels), nn.L2Penalty(s)) // own loop only
 //	if err := s.Err(); err != nil { ... }
 //	grads, err := gorgonia.Grad(loss, nodesOfTrainableParams...)
 //
@@ -41,7 +50,19 @@
 // 2·NegCosine plus a constant), NTXent (SimCLR), SupConLoss (supervised contrastive),
 // InfoNCE (MoCo v2, with a queue of negatives), DiagonalCrossEntropy (NNCLR, one
 // direction), BarlowTwinsLoss, VICRegLoss, and L2Penalty (the sum of the L2 terms of the
-// parameters used by the graph). Each loss's godoc gives its formula and the reference
-// implementation it follows; nn/testdata/gen_contrastive_losses.py checks them against
-// PyTorch.
+// parameters used by the graph; see below for when to add it). Each loss's godoc gives its
+// formula and the reference implementation it follows; nn/testdata/gen_contrastive_losses.py
+// checks them against PyTorch.
+//
+// # The L2 penalty: who adds it
+//
+// The L2 option (and backbone.L2) only records a coefficient on a parameter; the penalty
+// reaches the gradients when L2Penalty's node is added to the loss that is differentiated.
+// Add it exactly once:
+//
+//   - In your own training loop, add L2Penalty(s) to the loss yourself; nothing else will.
+//   - In anything the ssl pipeline trains (a pretext task's Head, a classifier head), return
+//     the task loss only: the pipeline adds L2Penalty of the training graph (backbone and
+//     head parameters alike) to the loss it differentiates, and reports the task loss
+//     without it. A Head that adds it too doubles every penalty.
 package nn

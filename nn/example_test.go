@@ -41,6 +41,8 @@ func Example() {
 	h := nn.Conv2D(s.In("conv1"), x, 16, nn.Kernel(3), nn.Padding("same"), nn.Init(nn.HeNormal), nn.L2(1e-4))
 	h = nn.ReLU(s, nn.BatchNorm(s.In("bn1"), h))
 	logits := nn.Dense(s.In("head"), nn.GlobalAvgPool(s, h), 2)
+	// This loop is our own, so the loss includes the L2 penalty of conv1's kernel. A pretext
+	// task's Head would return the cross-entropy alone: the ssl pipeline adds the penalty.
 	loss := nn.Add(s, nn.SoftmaxCrossEntropy(s, logits, y), nn.L2Penalty(s))
 	if err := s.Err(); err != nil {
 		fmt.Println(err)

@@ -87,6 +87,10 @@ func NTXent(s *Scope, z1, z2 *G.Node, temperature float32) *G.Node {
 // coefficient (set by the L2 option), to be added to the loss as Keras adds its
 // kernel regularizers. Parameters of the Params that this graph does not use are left
 // out. With none it is a constant 0.
+//
+// Add it in a training loop of your own. Do not add it in a pretext task's Head or any other
+// loss the ssl pipeline trains: the pipeline adds this penalty itself, and a second copy
+// doubles it (see the package documentation).
 func L2Penalty(s *Scope) *G.Node {
 	if s.Failed() {
 		return nil

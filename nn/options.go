@@ -107,6 +107,7 @@ func ExplicitPadding(top, left, bottom, right int) Option {
 func NoBias() Option { return func(c *config) { c.set |= optNoBias; c.noBias = true } }
 
 // L2 adds coef·Σ kernel² to L2Penalty, as Keras' kernel_regularizer=l2(coef) (Conv2D, Dense).
+// The ssl pipeline adds L2Penalty to the loss it trains; a loop of your own must add it.
 func L2(coef float32) Option {
 	return func(c *config) {
 		c.set |= optL2

@@ -23,7 +23,7 @@ type PlateauOption func(*Plateau) error
 func Factor(f float64) PlateauOption {
 	return func(p *Plateau) error {
 		if !(f > 0 && f < 1) {
-			return fmt.Errorf("optim: Plateau: factor must be in (0, 1), got %v", f)
+			return fmt.Errorf("optim: NewPlateau: Factor(%v): want a value in (0, 1)", f)
 		}
 		p.factor = f
 		return nil
@@ -35,7 +35,7 @@ func Factor(f float64) PlateauOption {
 func Patience(n int) PlateauOption {
 	return func(p *Plateau) error {
 		if n < 0 {
-			return fmt.Errorf("optim: Plateau: patience must be >= 0, got %d", n)
+			return fmt.Errorf("optim: NewPlateau: Patience(%d): want a value >= 0", n)
 		}
 		p.patience = n
 		return nil
@@ -47,7 +47,7 @@ func Patience(n int) PlateauOption {
 func MinDelta(d float64) PlateauOption {
 	return func(p *Plateau) error {
 		if !(d >= 0) || math.IsInf(d, 0) {
-			return fmt.Errorf("optim: Plateau: min delta must be finite and >= 0, got %v", d)
+			return fmt.Errorf("optim: NewPlateau: MinDelta(%v): want a finite value >= 0", d)
 		}
 		p.minDelta = d
 		return nil
@@ -59,7 +59,7 @@ func MinDelta(d float64) PlateauOption {
 func Cooldown(n int) PlateauOption {
 	return func(p *Plateau) error {
 		if n < 0 {
-			return fmt.Errorf("optim: Plateau: cooldown must be >= 0, got %d", n)
+			return fmt.Errorf("optim: NewPlateau: Cooldown(%d): want a value >= 0", n)
 		}
 		p.cooldown = n
 		return nil
@@ -70,7 +70,7 @@ func Cooldown(n int) PlateauOption {
 func MinLR(lr float32) PlateauOption {
 	return func(p *Plateau) error {
 		if !finite32(lr) || lr < 0 {
-			return fmt.Errorf("optim: Plateau: min rate must be finite and >= 0, got %v", lr)
+			return fmt.Errorf("optim: NewPlateau: MinLR(%v): want a finite value >= 0", lr)
 		}
 		p.minLR = lr
 		return nil
@@ -81,7 +81,7 @@ func MinLR(lr float32) PlateauOption {
 func Monitor(m Mode) PlateauOption {
 	return func(p *Plateau) error {
 		if m != Min && m != Max {
-			return fmt.Errorf("optim: Plateau: unknown mode %d", m)
+			return fmt.Errorf("optim: NewPlateau: Monitor(%d): want Min or Max", m)
 		}
 		p.mode = m
 		return nil
@@ -121,9 +121,9 @@ func NewPlateau(base float32, opts ...PlateauOption) (*Plateau, error) {
 		return nil, fmt.Errorf("optim: Plateau: base rate %v is not finite and >= 0", base)
 	}
 	p := &Plateau{factor: 0.1, patience: 10, minDelta: 1e-4}
-	for _, o := range opts {
+	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("optim: Plateau: nil option")
+			return nil, fmt.Errorf("optim: NewPlateau: option %d is nil", i)
 		}
 		if err := o(p); err != nil {
 			return nil, err

@@ -158,9 +158,13 @@ func TestPlateauStateAndErrors(t *testing.T) {
 	if err := q.SetState(PlateauState{LR: -1}); err == nil {
 		t.Error("negative rate accepted")
 	}
-	for _, o := range []PlateauOption{Factor(1), Factor(0), Patience(-1), MinDelta(-1), Cooldown(-1), MinLR(float32(math.NaN())), Monitor(Mode(7))} {
-		if _, err := NewPlateau(1, o); err == nil {
-			t.Error("bad option accepted")
+	for _, c := range []struct {
+		o    PlateauOption
+		want string
+	}{{Factor(1), "Factor(1)"}, {Factor(0), "Factor(0)"}, {Patience(-1), "Patience(-1)"}, {MinDelta(-1), "MinDelta(-1)"},
+		{Cooldown(-1), "Cooldown(-1)"}, {MinLR(float32(math.NaN())), "MinLR(NaN)"}, {Monitor(Mode(7)), "Monitor(7)"}, {nil, "option 0 is nil"}} {
+		if _, err := NewPlateau(1, c.o); err == nil || !strings.Contains(err.Error(), "optim: NewPlateau: "+c.want) {
+			t.Errorf("NewPlateau(1, %s): err = %v, want one naming the option", c.want, err)
 		}
 	}
 	if _, err := NewPlateau(float32(math.NaN())); err == nil {

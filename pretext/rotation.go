@@ -18,20 +18,22 @@ type RotationTask struct {
 	all bool
 }
 
-// RotationOption configures Rotation.
-type RotationOption func(*RotationTask)
+// Option configures a task of this package; Rotation takes AllRotations and
+// RandomRotation. (No option value can be invalid, so Rotation returns no error; a nil
+// Option is skipped.)
+type Option func(*RotationTask)
 
 // AllRotations feeds every image in all four rotations in each batch, as the RotNet paper
 // does: a batch of B images becomes 4B network inputs.
-func AllRotations() RotationOption { return func(t *RotationTask) { t.all = true } }
+func AllRotations() Option { return func(t *RotationTask) { t.all = true } }
 
 // RandomRotation feeds each image once per epoch, rotated by a rotation drawn at random
 // (the seed's setting, and the default).
-func RandomRotation() RotationOption { return func(t *RotationTask) { t.all = false } }
+func RandomRotation() Option { return func(t *RotationTask) { t.all = false } }
 
 // Rotation returns the rotation-prediction task, by default with one random rotation per
 // image per epoch (RandomRotation); AllRotations selects RotNet's four.
-func Rotation(opts ...RotationOption) *RotationTask {
+func Rotation(opts ...Option) *RotationTask {
 	t := &RotationTask{}
 	for _, o := range opts {
 		if o != nil {

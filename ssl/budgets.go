@@ -7,7 +7,7 @@ import (
 
 // LabelBudgets are the label budgets Evaluate compares the methods over: for each budget
 // of n_labels labels, several runs, each a set of indices of labeled images of the
-// training pool. folds.LabelBudgets(...) satisfies it (with its WithRuns and WithSeed for
+// training pool. folds.Stratified(...) satisfies it (with its WithRuns and WithSeed for
 // the number of runs and the scikit-learn random_state); Budgets wraps fixed index lists,
 // such as STL-10's predefined folds.
 type LabelBudgets interface {

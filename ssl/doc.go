@@ -15,7 +15,7 @@
 // raw images into network inputs and targets and puts a head and a loss on the features.
 // An Augmentation (package augment) transforms raw images before a stage uses them. A
 // Transfer (FineTune, LinearProbe or KNNProbe) says how the pretrained backbone becomes a
-// classifier. LabelBudgets (folds.LabelBudgets, or Budgets for fixed folds) say which
+// classifier. LabelBudgets (folds.Stratified, or Budgets for fixed folds) say which
 // labeled images each downstream run trains on.
 //
 // # Pipeline
@@ -24,7 +24,7 @@
 //		Pretrain(pretext.Rotation(), unlabeled, ssl.Epochs(30)).
 //		Transfer(ssl.FineTune(ssl.Epochs(40))).
 //		CompareSupervised().
-//		Evaluate(ctx, unlabeled, test, folds.LabelBudgets(100, 250, 1000).WithRuns(5))
+//		Evaluate(ctx, unlabeled, test, folds.Stratified(100, 250, 1000).WithRuns(5))
 //	if err != nil { ... }
 //	report.WriteMarkdown(os.Stdout) // | n_labels | 100 | 250 | 1000 |, rows SL, SSL+SL, gain
 //	report.PlotCurves("plots")      // pretext_loss.png, pretext_acc.png, ...

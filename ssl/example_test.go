@@ -104,7 +104,7 @@ func Example_customPretextTask() {
 		Pretrain(flipTask{}, unlabeled, ssl.Epochs(3), ssl.ConstantLR(), ssl.LearningRate(3e-3)).
 		Transfer(ssl.FineTune(ssl.Epochs(3))).
 		CompareSupervised().
-		Evaluate(context.Background(), unlabeled, test, folds.LabelBudgets(16, 32).WithRuns(2))
+		Evaluate(context.Background(), unlabeled, test, folds.Stratified(16, 32).WithRuns(2))
 	if err != nil {
 		fmt.Println(err)
 		return

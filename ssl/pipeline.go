@@ -124,7 +124,7 @@ func (p *Pipeline) Check(ctx context.Context, train, test Dataset, budgets Label
 // baseline (MethodSL), each trained on the run's labeled images of train and tested on
 // every image of test. train is the labeled pool the budgets index (for the seed's
 // experiment, the same 50,000 CIFAR-10 training images that are pretrained on); budgets is
-// typically folds.LabelBudgets(100, 250, ...).WithRuns(r).WithSeed(s).
+// typically folds.Stratified(100, 250, ...).WithRuns(r).WithSeed(s).
 //
 // The configuration is validated first; a problem there returns a nil report. Once
 // training has started, an error (a cancelled ctx, a non-finite loss, a failed write)

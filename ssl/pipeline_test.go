@@ -24,11 +24,11 @@ import (
 // test images, budgets of 16 and 64 labels with 2 runs each.
 type fixture struct {
 	pool, test *synth
-	budgets    folds.Budgets
+	budgets    folds.StratifiedBudgets
 }
 
 func newFixture() fixture {
-	return fixture{pool: newSynth(512, 2, 8, 1), test: newSynth(200, 2, 8, 2), budgets: folds.LabelBudgets(16, 64).WithRuns(2).WithSeed(5)}
+	return fixture{pool: newSynth(512, 2, 8, 1), test: newSynth(200, 2, 8, 2), budgets: folds.Stratified(16, 64).WithRuns(2).WithSeed(5)}
 }
 
 // pipeline is the fixture's pipeline: rotation pretraining for 4 epochs, fine-tuning for
@@ -229,7 +229,7 @@ func TestEvaluateLearnsAndReports(t *testing.T) {
 
 func TestDeterministicAndSeedMatters(t *testing.T) {
 	f := newFixture()
-	f.budgets = folds.LabelBudgets(64)
+	f.budgets = folds.Stratified(64)
 	run := func(seed uint64, ds *synth) numbers {
 		p := ssl.New(tinyNet{}, ssl.Seed(seed), ssl.BatchSize(32), ssl.Epochs(2)).
 			Pretrain(pretext.Rotation(pretext.AllRotations()), ds).CompareSupervised()
@@ -251,7 +251,7 @@ func TestImagePathMatchesFiller(t *testing.T) {
 	f := newFixture()
 	ctx := context.Background()
 	p := ssl.New(tinyNet{}, ssl.Seed(2), ssl.BatchSize(32), ssl.Epochs(1)).Pretrain(pretext.Rotation(), f.pool)
-	a, err := p.Evaluate(ctx, f.pool, f.test, folds.LabelBudgets(64))
+	a, err := p.Evaluate(ctx, f.pool, f.test, folds.Stratified(64))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestImagePathMatchesFiller(t *testing.T) {
 		t.Fatal("withoutFiller still offers FillBatch")
 	}
 	p = ssl.New(tinyNet{}, ssl.Seed(2), ssl.BatchSize(32), ssl.Epochs(1)).Pretrain(pretext.Rotation(), slow)
-	b, err := p.Evaluate(ctx, slow, withoutFiller{f.test}, folds.LabelBudgets(64))
+	b, err := p.Evaluate(ctx, slow, withoutFiller{f.test}, folds.Stratified(64))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,14 +366,14 @@ func TestFromPretrainedLinearProbe(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := ssl.New(tinyNet{}, ssl.BatchSize(32), ssl.CheckpointDir(dir)).
 		Pretrain(pretext.Rotation(), f.pool, ssl.Epochs(2)).
-		Evaluate(context.Background(), f.pool, f.test, folds.LabelBudgets(64)); err != nil {
+		Evaluate(context.Background(), f.pool, f.test, folds.Stratified(64)); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, ssl.PretrainedFile)
 	rep, err := ssl.New(tinyNet{}, ssl.BatchSize(32)).FromPretrained(path).
 		Transfer(ssl.LinearProbe(ssl.Epochs(3), ssl.LearningRate(1e-2))).
 		CompareSupervised().
-		Evaluate(context.Background(), f.pool, f.test, folds.LabelBudgets(64))
+		Evaluate(context.Background(), f.pool, f.test, folds.Stratified(64))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +395,7 @@ func TestFromPretrainedLinearProbe(t *testing.T) {
 		{tinyNet{name: "other"}, "checkpoint is for tiny, model is other"},
 		{tinyNet{features: 8}, "shape"},
 	} {
-		_, err := ssl.New(tc.b).FromPretrained(path).Evaluate(context.Background(), f.pool, f.test, folds.LabelBudgets(64))
+		_, err := ssl.New(tc.b).FromPretrained(path).Evaluate(context.Background(), f.pool, f.test, folds.Stratified(64))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
 			t.Fatalf("%+v: error %v, want one naming %s and %q", tc.b, err, path, tc.want)
 		}
@@ -414,7 +414,7 @@ func TestBadConfigurationsFailBeforeTraining(t *testing.T) {
 	f := newFixture()
 	three := newSynth(512, 3, 8, 4) // class counts 171, 171, 170
 	small := newSynth(40, 2, 6, 5)
-	budgets := folds.LabelBudgets(64)
+	budgets := folds.Stratified(64)
 	rot := pretext.Rotation()
 	cases := []struct {
 		name string
@@ -424,10 +424,10 @@ func TestBadConfigurationsFailBeforeTraining(t *testing.T) {
 		b    ssl.LabelBudgets
 		want string
 	}{
-		{"budget larger than the data", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, folds.LabelBudgets(1024), "n_labels=1024 is more than the N=512"},
+		{"budget larger than the data", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, folds.Stratified(1024), "n_labels=1024 is more than the N=512"},
 		{"n_labels not dividing the class counts", ssl.New(tinyNet{}).CompareSupervised(), three, newSynth(30, 3, 8, 6), budgets, "class label 0 has 171 samples"},
-		{"n_labels not dividing N", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, folds.LabelBudgets(100), "n_labels=100 does not divide N=512"},
-		{"too many runs", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, folds.LabelBudgets(256).WithRuns(3), "runs=3"},
+		{"n_labels not dividing N", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, folds.Stratified(100), "n_labels=100 does not divide N=512"},
+		{"too many runs", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, folds.Stratified(256).WithRuns(3), "runs=3"},
 		{"fixed run out of range", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, ssl.Budgets(ssl.Budget{NLabels: 2, Runs: [][]int{{0, 600}}}), "index 600 is out of range"},
 		{"fixed run of the wrong length", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, ssl.Budgets(ssl.Budget{NLabels: 3, Runs: [][]int{{0, 1}}}), "holds 2 indices"},
 		{"nil budgets", ssl.New(tinyNet{}).CompareSupervised(), f.pool, f.test, nil, "nil label budgets"},
@@ -493,7 +493,7 @@ func TestNonFiniteLossStopsWithPartialReport(t *testing.T) {
 	f := newFixture()
 	rep, err := ssl.New(tinyNet{}, ssl.BatchSize(32), ssl.Epochs(3)).
 		Pretrain(&nanTask{RotationTask: pretext.Rotation()}, f.pool).
-		Evaluate(context.Background(), f.pool, f.test, folds.LabelBudgets(64))
+		Evaluate(context.Background(), f.pool, f.test, folds.Stratified(64))
 	if err == nil || !strings.Contains(err.Error(), "epoch 2") {
 		t.Fatalf("error %v, want one naming epoch 2", err)
 	}
@@ -507,7 +507,7 @@ func TestValidationChoices(t *testing.T) {
 	ctx := context.Background()
 	rep, err := ssl.New(tinyNet{}, ssl.BatchSize(32), ssl.Epochs(2)).
 		Pretrain(pretext.Rotation(), f.pool, ssl.ValidationFraction(0)).
-		Evaluate(ctx, f.pool, f.test, folds.LabelBudgets(64))
+		Evaluate(ctx, f.pool, f.test, folds.Stratified(64))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +516,7 @@ func TestValidationChoices(t *testing.T) {
 	}
 	rep, err = ssl.New(tinyNet{}, ssl.BatchSize(32), ssl.Epochs(2)).
 		Pretrain(pretext.Rotation(), f.pool, ssl.ValidationSet(f.test)).
-		Evaluate(ctx, f.pool, f.test, folds.LabelBudgets(64))
+		Evaluate(ctx, f.pool, f.test, folds.Stratified(64))
 	if err != nil {
 		t.Fatal(err)
 	}

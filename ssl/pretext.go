@@ -45,7 +45,9 @@ type PretextTask interface {
 	Prepare(b *Batch) error
 	// Head adds the head and the loss; see HeadInput. It returns the scalar loss and the
 	// node whose values Scorer.Score reads (logits, say; nil when there is none). Errors
-	// are recorded in h.Scope (see nn.Scope).
+	// are recorded in h.Scope (see nn.Scope). The loss is the task loss alone: the
+	// pipeline adds nn.L2Penalty (the layers' L2 terms) to it before differentiating, so a
+	// Head that adds the penalty too counts it twice.
 	Head(h *HeadInput) (loss, output *G.Node)
 }
 

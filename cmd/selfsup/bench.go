@@ -68,7 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	peer := fs.Bool("peer", false, "also run the PyTorch peer in this run and report ratios")
 	peerScript := fs.String("peer-script", "", "path of peer_resnet20.py (default: ../shared/bench/peer_resnet20.py above the module root)")
 	python := fs.String("python", "/usr/bin/python3", "Python with torch, for --peer (Debian: apt-get install python3-torch)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {

@@ -29,7 +29,8 @@ const dataHelp = `where the images come from:
   cifar10:PATH   CIFAR-10 binary version: cifar-10-binary.tar.gz or its extracted folder
   stl10:PATH     STL-10 binary version: the stl10_binary folder (train, test and unlabeled splits)
   folder:PATH    your images: PATH/train/<class>/*.png|jpg and PATH/test/<class>/*.png|jpg,
-                 optionally PATH/unlabeled/<any>/*.png|jpg to pretrain on (see --size)`
+                 optionally PATH/unlabeled/*.png|jpg (or PATH/unlabeled/<any>/*.png|jpg) to
+                 pretrain on (see --size)`
 
 // dataSource is a parsed --data value.
 type dataSource struct {
@@ -158,7 +159,8 @@ func openData(src dataSource, o openOptions) (*experimentData, error) {
 	return d, nil
 }
 
-// openFolder opens PATH/train, PATH/test and, if present, PATH/unlabeled.
+// openFolder opens PATH/train and PATH/test (class folders) and, if present, PATH/unlabeled
+// (flat, PATH/unlabeled/*.png|jpg, or in subfolders).
 func openFolder(d *experimentData, root string, o openOptions) error {
 	if st, err := os.Stat(root); err != nil {
 		return err
@@ -174,7 +176,12 @@ func openFolder(d *experimentData, root string, o openOptions) error {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("%w (want %s/train/<class>/*.png|jpg and %s/test/<class>/*.png|jpg)", err, root, root)
 		}
-		return datasets.ImageFolder(dir, opts...)
+		ds, err := datasets.ImageFolder(dir, opts...)
+		if err == nil && ds.Classes() == nil {
+			return nil, fmt.Errorf("%s holds images but no class subfolders: %s/<class>/*.png|jpg needs labels (put unlabeled images in %s)",
+				dir, dir, filepath.Join(root, "unlabeled"))
+		}
+		return ds, err
 	}
 	train, err := load("train")
 	if err != nil {

@@ -38,11 +38,11 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(fs.Output(), foldsUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("folds: unexpected argument %q (flags only; see selfsup folds -h)", fs.Arg(0))
+		return &usageError{fmt.Sprintf("folds: unexpected argument %q (flags only; see selfsup folds -h)", fs.Arg(0))}
 	}
 	if *format != "json" && *format != "csv" {
 		return fmt.Errorf("--format %q: want json or csv", *format)
@@ -76,7 +76,7 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer data.Close()
 	labels := ssl.Labels(data.train)
-	b := folds.LabelBudgets(sizes...).WithSeed(*seed)
+	b := folds.Stratified(sizes...).WithSeed(*seed)
 	if *unbalanced {
 		b = b.AllowUnbalanced()
 	}

@@ -35,7 +35,7 @@ func TestFoldsJSONMatchesPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	labels := ssl.Labels(train)
-	want, err := folds.LabelBudgets(50, 100, 250).WithRuns(3).WithSeed(7).Plan(labels)
+	want, err := folds.Stratified(50, 100, 250).WithRuns(3).WithSeed(7).Plan(labels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestFoldsCSVOnAFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := folds.LabelBudgets(8, 20).WithRuns(2).WithSeed(1).Plan(ssl.Labels(train))
+	plan, err := folds.Stratified(8, 20).WithRuns(2).WithSeed(1).Plan(ssl.Labels(train))
 	if err != nil {
 		t.Fatal(err)
 	}

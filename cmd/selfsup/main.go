@@ -14,7 +14,10 @@
 // report, with exit status 130 or 143; a second signal kills the program at once.
 // "selfsup run --out DIR --resume" continues.
 //
-// Run "selfsup <command> -h" for a command's flags.
+// Run "selfsup <command> -h" for a command's flags. A mistyped flag is reported on one line
+// with the closest known flags. The exit status is 0 on success, 2 for a mistake in the
+// command line (unknown command or flag, bad flag value), 130 after Ctrl-C, 143 after
+// SIGTERM and 1 for any other failure.
 package main
 
 import (
@@ -53,7 +56,7 @@ func main() {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return
-	case code != 1:
+	case ctx.Err() != nil && code != 1 && code != exitUsage:
 		fmt.Fprintf(os.Stderr, "selfsup: %v (%v)\n", err, context.Cause(ctx))
 	default:
 		fmt.Fprintln(os.Stderr, "selfsup:", err)
@@ -72,5 +75,5 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	usage(stderr)
-	return fmt.Errorf("unknown command %q", args[0])
+	return &usageError{fmt.Sprintf("unknown command %q", args[0])}
 }

@@ -164,11 +164,11 @@ func parseRunArgs(args []string, stderr io.Writer) (runConfig, runOptions, error
 	cfg := runConfig{Data: dataDefault, Task: taskRotation, Seed: ssl.DefaultSeed, LR: ssl.DefaultLearningRate}
 	o := runOptions{out: defaultOut, progress: progressAuto}
 	fs := newRunFlags(&cfg, &o, stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return cfg, o, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, o, fmt.Errorf("run: unexpected argument %q (flags only; see selfsup run -h)", fs.Arg(0))
+		return cfg, o, &usageError{fmt.Sprintf("run: unexpected argument %q (flags only; see selfsup run -h)", fs.Arg(0))}
 	}
 	if o.resume {
 		saved, err := readConfig(filepath.Join(o.out, configFile))
@@ -342,7 +342,7 @@ func (r *resolved) labelBudgets(d *experimentData) (ssl.LabelBudgets, int, error
 		return b, cfg.Runs, nil
 	}
 	labels := ssl.Labels(d.train)
-	b := folds.LabelBudgets(r.budgets...).WithSeed(int64(cfg.Seed))
+	b := folds.Stratified(r.budgets...).WithSeed(int64(cfg.Seed))
 	if _, err := b.Check(labels); err != nil {
 		return nil, 0, fmt.Errorf("--budgets %s (over the %d training images of --data %s): %w", cfg.Budgets, len(labels), r.src, err)
 	}

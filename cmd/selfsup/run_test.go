@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -208,7 +209,7 @@ func TestRunBadConfigurationFailsBeforeTraining(t *testing.T) {
 		{[]string{"--threads", "-1"}, []string{"--threads"}},
 		{[]string{"--batch", "5000"}, []string{"bad configuration (--batch)", "BatchSize(5000)"}},
 		{[]string{"extra"}, []string{"unexpected argument"}},
-		{[]string{"--nope"}, []string{"not defined"}},
+		{[]string{"--nope"}, []string{"unknown flag --nope", "selfsup run -h"}},
 		{[]string{"--out", full}, []string{"--out", "already holds results", "--resume"}},
 		{[]string{"--resume"}, []string{"--resume", "no run to resume"}},
 		{[]string{"--resume", "--out", full}, []string{"--resume", "config.json", "no run to resume"}},
@@ -351,5 +352,48 @@ func TestLimitDataset(t *testing.T) {
 	}
 	if d, _ := limitDataset(train, 5000); d != ssl.Dataset(train) {
 		t.Error("a limit of all images wrapped the set")
+	}
+}
+
+// TestFolderUnlabeledFlat checks folder:PATH with a flat PATH/unlabeled (images, no class
+// subfolders): it becomes the pretraining set, while a flat PATH/train is refused by name.
+func TestFolderUnlabeledFlat(t *testing.T) {
+	root := t.TempDir()
+	makeFolder(t, root, 2, 4, 2, 8)
+	unl := filepath.Join(root, "unlabeled")
+	if err := os.MkdirAll(unl, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "train", "class0", "000.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := os.WriteFile(filepath.Join(unl, fmt.Sprintf("u%d.png", i)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := openData(dataSource{kind: dataFolder, path: root}, openOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.unlabeled.Len() != 5 || d.train.Len() != 8 || d.unlabeled.Label(0) != ssl.NoLabel {
+		t.Fatalf("unlabeled %d images (label %d), train %d; want 5 unlabeled images and 8 training images",
+			d.unlabeled.Len(), d.unlabeled.Label(0), d.train.Len())
+	}
+
+	flat := t.TempDir()
+	for _, part := range []string{"train", "test"} {
+		if err := os.MkdirAll(filepath.Join(flat, part), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(flat, part, "a.png"), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = openData(dataSource{kind: dataFolder, path: flat}, openOptions{})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(flat, "train")) || !strings.Contains(err.Error(), "no class subfolders") {
+		t.Fatalf("flat train folder: err = %v, want one naming %s and the missing class subfolders", err, filepath.Join(flat, "train"))
 	}
 }

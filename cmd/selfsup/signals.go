@@ -76,5 +76,5 @@ func exitStatus(ctx context.Context, err error) int {
 	if se, ok := context.Cause(ctx).(signalError); ok && ctx.Err() != nil {
 		return signalStatus(se.sig)
 	}
-	return 1
+	return exitCode(err)
 }
