@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/selfsup/selfsup/augment"
 	"github.com/selfsup/selfsup/backbone"
+	"github.com/selfsup/selfsup/contrastive"
 	"github.com/selfsup/selfsup/pretext"
 	"github.com/selfsup/selfsup/ssl"
 )
@@ -23,15 +26,36 @@ const (
 	taskRotationAll = "rotation-all"
 )
 
+// taskHelp describes the values of --task.
+const taskHelp = `pretext task: rotation (one random rotation per image per epoch), rotation-all (all four),
+or a contrastive method with its CIFAR defaults (package contrastive): simclr, simsiam, nnclr,
+byol, mocov2, barlowtwins, vicreg, supcon (uses the pretraining images' labels)`
+
+// tasks builds the pretext task of each --task name.
+var tasks = map[string]func() ssl.PretextTask{
+	taskRotation:    func() ssl.PretextTask { return pretext.Rotation() },
+	taskRotationAll: func() ssl.PretextTask { return pretext.Rotation(pretext.AllRotations()) },
+	"simclr":        func() ssl.PretextTask { return contrastive.SimCLR() },
+	"simsiam":       func() ssl.PretextTask { return contrastive.SimSiam() },
+	"nnclr":         func() ssl.PretextTask { return contrastive.NNCLR() },
+	"byol":          func() ssl.PretextTask { return contrastive.BYOL() },
+	"mocov2":        func() ssl.PretextTask { return contrastive.MoCoV2() },
+	"barlowtwins":   func() ssl.PretextTask { return contrastive.BarlowTwins() },
+	"vicreg":        func() ssl.PretextTask { return contrastive.VICReg() },
+	"supcon":        func() ssl.PretextTask { return contrastive.SupCon() },
+}
+
 // parseTask returns the pretext task named name.
 func parseTask(name string) (ssl.PretextTask, error) {
-	switch name {
-	case taskRotation:
-		return pretext.Rotation(), nil
-	case taskRotationAll:
-		return pretext.Rotation(pretext.AllRotations()), nil
+	if f, ok := tasks[name]; ok {
+		return f(), nil
 	}
-	return nil, fmt.Errorf("%q: unknown pretext task; want %s (one random rotation per image) or %s (all four)", name, taskRotation, taskRotationAll)
+	names := make([]string, 0, len(tasks))
+	for n := range tasks {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("%q: unknown pretext task; want one of %s", name, strings.Join(names, ", "))
 }
 
 // augmentNames lists the values of --augment and --finetune-augment.

@@ -120,7 +120,7 @@ func bindRunFlags(fs *flag.FlagSet, cfg *runConfig, o *runOptions) {
 	fs.StringVar(&cfg.Data, "data", cfg.Data, dataHelp)
 	fs.StringVar(&cfg.Size, "size", cfg.Size, "HxW: resize folder:PATH images to H x W pixels (default: keep their size, which must be the same for all)")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, modelHelp)
-	fs.StringVar(&cfg.Task, "task", cfg.Task, "pretext task: rotation (one random rotation per image per epoch) or rotation-all (all four)")
+	fs.StringVar(&cfg.Task, "task", cfg.Task, taskHelp)
 	fs.IntVar(&cfg.PretrainEpochs, "pretrain-epochs", cfg.PretrainEpochs, "epochs of pretext training")
 	fs.IntVar(&cfg.FinetuneEpochs, "finetune-epochs", cfg.FinetuneEpochs, "epochs of each downstream run (fine-tuning, linear probe or the SL baseline)")
 	fs.StringVar(&cfg.Budgets, "budgets", cfg.Budgets, "label budgets n_labels, comma-separated (each must divide the training set and its class counts), or folds (STL-10's predefined folds)")
