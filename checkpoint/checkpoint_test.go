@@ -610,12 +610,18 @@ func TestChecksumsOptionalButVerifiedWhenPresent(t *testing.T) {
 		sub  string
 	}{
 		{"not JSON", func(m map[string]string) { m[checksumKey] = "x" }, "is not a JSON object"},
-		{"one missing", func(m map[string]string) { m[checksumKey] = edited(sums, func(s map[string]string) { delete(s, "conv1/bias") }) }, `tensor "conv1/bias" has no checksum`},
-		{"surplus", func(m map[string]string) { m[checksumKey] = edited(sums, func(s map[string]string) { s["ghost"] = "00000000" }) }, `checksum for tensor "ghost"`},
-		{"not hex", func(m map[string]string) { m[checksumKey] = edited(sums, func(s map[string]string) { s["bn1/gamma"] = "0x123456" }) }, `tensor "bn1/gamma": checksum "0x123456"`},
+		{"one missing", func(m map[string]string) {
+			m[checksumKey] = edited(sums, func(s map[string]string) { delete(s, "conv1/bias") })
+		}, `tensor "conv1/bias" has no checksum`},
+		{"surplus", func(m map[string]string) {
+			m[checksumKey] = edited(sums, func(s map[string]string) { s["ghost"] = "00000000" })
+		}, `checksum for tensor "ghost"`},
+		{"not hex", func(m map[string]string) {
+			m[checksumKey] = edited(sums, func(s map[string]string) { s["bn1/gamma"] = "0x123456" })
+		}, `tensor "bn1/gamma": checksum "0x123456"`},
 		{"wrong", func(m map[string]string) {
 			m[checksumKey] = edited(sums, func(s map[string]string) { s["bn1/gamma"] = strings.Repeat("0", 8) })
-		}, `tensor "bn1/gamma"`},
+		}, `tensor "bn1/gamma" (file offsets`},
 	} {
 		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_"))
 		os.WriteFile(p, rewriteMeta(t, good, c.edit), 0o644)
