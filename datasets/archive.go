@@ -84,6 +84,9 @@ func (s dirSource) visit(want []string, fn visitFunc) error {
 	return nil
 }
 
+// smallArchive is the size under which an archive is read without read-ahead.
+const smallArchive = 1 << 20
+
 // archiveSource streams a .tar.gz (or plain .tar) and picks members by base name. A
 // compressed archive is always read to the end of its gzip stream, past the last wanted
 // member, so that the gzip trailer's CRC-32 and length are checked: a flipped byte anywhere
@@ -98,19 +101,38 @@ func (s archiveSource) visit(want []string, fn visitFunc) error {
 		return fmt.Errorf("datasets: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	return visitArchive(f, size, s.file, want, fn)
+}
+
+// visitArchive is archiveSource.visit on the archive read from f, of size bytes (-1 when
+// unknown), called file in errors.
+func visitArchive(f io.Reader, size int64, file string, want []string, fn visitFunc) error {
+	// Big buffers and a read-ahead goroutine pay off on the real archives (over 100 MB), not
+	// on small ones (tests, the fuzz targets), where their allocation would dominate.
+	bufSize, readAhead := 1<<20, true
+	if size >= 0 && size < smallArchive {
+		bufSize, readAhead = 4096, false
+	}
+	br := bufio.NewReaderSize(f, bufSize)
 	var r io.Reader = br
 	compressed := false
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return markDamage(fmt.Errorf("datasets: %s: not a readable gzip file: %w", s.file, err))
+			return markDamage(fmt.Errorf("datasets: %s: not a readable gzip file: %w", file, err))
 		}
 		compressed = true
 		defer zr.Close()
-		ra := newReadAhead(zr)
-		defer ra.Close()
-		r = ra
+		r = zr
+		if readAhead {
+			ra := newReadAhead(zr)
+			defer ra.Close()
+			r = ra
+		}
 	}
 	pending := make(map[string]bool, len(want))
 	for _, b := range want {
@@ -123,7 +145,7 @@ func (s archiveSource) visit(want []string, fn visitFunc) error {
 			break
 		}
 		if err != nil {
-			return markDamage(fmt.Errorf("datasets: %s: reading the archive: %w", s.file, err))
+			return markDamage(fmt.Errorf("datasets: %s: reading the archive: %w", file, err))
 		}
 		if !hdr.FileInfo().Mode().IsRegular() {
 			continue
@@ -133,7 +155,7 @@ func (s archiveSource) visit(want []string, fn visitFunc) error {
 			continue
 		}
 		delete(pending, base)
-		if err := fn(base, s.file+":"+hdr.Name, hdr.Size, tr); err != nil {
+		if err := fn(base, file+":"+hdr.Name, hdr.Size, tr); err != nil {
 			return markDamage(err)
 		}
 	}
@@ -141,12 +163,12 @@ func (s archiveSource) visit(want []string, fn visitFunc) error {
 		// Drain the rest (members not wanted, the tar end blocks, the gzip trailer): the gzip
 		// reader checks the CRC-32 and length of everything it decompressed only at the end.
 		if _, err := io.Copy(io.Discard, r); err != nil {
-			return markDamage(fmt.Errorf("datasets: %s: reading the archive to its end (its CRC-32 and length are checked there): %w", s.file, err))
+			return markDamage(fmt.Errorf("datasets: %s: reading the archive to its end (its CRC-32 and length are checked there): %w", file, err))
 		}
 	}
 	for _, b := range want {
 		if pending[b] {
-			return fmt.Errorf("datasets: %s: the archive has no file named %s", s.file, b)
+			return fmt.Errorf("datasets: %s: the archive has no file named %s", file, b)
 		}
 	}
 	return nil

@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// cifarImageBytes is the pixel payload of one CIFAR record: 3 planes of 32x32.
-const cifarImageBytes = 3 * 32 * 32
+// cifarSide is the side of a CIFAR image.
+const cifarSide = 32
 
 // cifarSpec describes one of the CIFAR binary releases.
 type cifarSpec struct {
@@ -22,7 +22,11 @@ type cifarSpec struct {
 	labelBytes int            // label bytes before each image
 	bounds     []int          // number of classes each label byte may index
 	metaFiles  []string       // class-name file of each label byte
+	side       int            // image side, 32 (tests and fuzz targets use smaller images)
 }
+
+// imageBytes is the pixel payload of one record: 3 planes of side x side.
+func (s cifarSpec) imageBytes() int { return 3 * s.side * s.side }
 
 var cifar10Spec = cifarSpec{
 	name:       "CIFAR-10",
@@ -34,6 +38,7 @@ var cifar10Spec = cifarSpec{
 	labelBytes: 1,
 	bounds:     []int{10},
 	metaFiles:  []string{"batches.meta.txt"},
+	side:       cifarSide,
 }
 
 var cifar100Spec = cifarSpec{
@@ -46,6 +51,7 @@ var cifar100Spec = cifarSpec{
 	labelBytes: 2,
 	bounds:     []int{20, 100},
 	metaFiles:  []string{"coarse_label_names.txt", "fine_label_names.txt"},
+	side:       cifarSide,
 }
 
 // CIFAR10 loads a split (Train: 50,000 images, Test: 10,000) of CIFAR-10 in its official
@@ -146,11 +152,17 @@ func loadCIFAR(spec cifarSpec, path string, splits []Split, keep int) ([]*Images
 	if err != nil {
 		return nil, err
 	}
+	return loadCIFARFrom(spec, src, splits, keep)
+}
+
+// loadCIFARFrom is loadCIFAR on the files of src.
+func loadCIFARFrom(spec cifarSpec, src source, splits []Split, keep int) ([]*Images, error) {
 	type place struct {
 		set, first int // which output, first record index in it
 	}
 	places := map[string]place{}
 	want := []string{spec.metaFiles[keep]}
+	ib := spec.imageBytes()
 	sets := make([]*Images, len(splits))
 	for si, sp := range splits {
 		var files []string
@@ -172,14 +184,14 @@ func loadCIFAR(spec cifarSpec, path string, splits []Split, keep int) ([]*Images
 			n += spec.records[f]
 		}
 		sets[si] = &Images{
-			pix:    make([]byte, n*cifarImageBytes),
+			pix:    make([]byte, n*ib),
 			labels: make([]int32, n),
-			n:      n, h: 32, w: 32,
+			n:      n, h: spec.side, w: spec.side,
 			source: fmt.Sprintf("%s %v (%s)", spec.name, sp, src),
 		}
 	}
 	var classes []string
-	err = src.visit(want, func(base, name string, size int64, r io.Reader) error {
+	err := src.visit(want, func(base, name string, size int64, r io.Reader) error {
 		if base == spec.metaFiles[keep] {
 			names, err := readClassNames(r, name, size, spec.bounds[keep])
 			classes = names
@@ -188,8 +200,8 @@ func loadCIFAR(spec cifarSpec, path string, splits []Split, keep int) ([]*Images
 		p := places[base]
 		d := sets[p.set]
 		cnt := spec.records[base]
-		return decodeCIFAR(r, name, size, spec.labelBytes, spec.bounds, keep,
-			d.pix[p.first*cifarImageBytes:(p.first+cnt)*cifarImageBytes], d.labels[p.first:p.first+cnt])
+		return decodeCIFAR(r, name, size, spec.labelBytes, ib, spec.bounds, keep,
+			d.pix[p.first*ib:(p.first+cnt)*ib], d.labels[p.first:p.first+cnt])
 	})
 	if err != nil {
 		return nil, err
@@ -201,10 +213,10 @@ func loadCIFAR(spec cifarSpec, path string, splits []Split, keep int) ([]*Images
 }
 
 // decodeCIFAR reads len(labels) CIFAR records from r, a file of size bytes called name, into
-// pix (3,072 bytes per record) and labels. Each record starts with labelBytes label bytes, byte
-// k bounded by bounds[k]; label byte keep is stored.
-func decodeCIFAR(r io.Reader, name string, size int64, labelBytes int, bounds []int, keep int, pix []byte, labels []int32) error {
-	rec := labelBytes + cifarImageBytes
+// pix (imageBytes per record, 3,072 for CIFAR) and labels. Each record starts with labelBytes
+// label bytes, byte k bounded by bounds[k]; label byte keep is stored.
+func decodeCIFAR(r io.Reader, name string, size int64, labelBytes, imageBytes int, bounds []int, keep int, pix []byte, labels []int32) error {
+	rec := labelBytes + imageBytes
 	n := len(labels)
 	if want := int64(n) * int64(rec); size != want {
 		what := "too large"
@@ -227,7 +239,7 @@ func decodeCIFAR(r io.Reader, name string, size int64, labelBytes int, bounds []
 			}
 		}
 		labels[i] = int32(lab[keep])
-		if err := readFull(r, pix[i*cifarImageBytes:(i+1)*cifarImageBytes], name, off+int64(labelBytes), size); err != nil {
+		if err := readFull(r, pix[i*imageBytes:(i+1)*imageBytes], name, off+int64(labelBytes), size); err != nil {
 			return err
 		}
 	}
