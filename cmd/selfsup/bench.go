@@ -68,8 +68,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	peer := fs.Bool("peer", false, "also run the PyTorch peer in this run and report ratios")
 	peerScript := fs.String("peer-script", "", "path of peer_resnet20.py (default: ../shared/bench/peer_resnet20.py above the module root)")
 	python := fs.String("python", "/usr/bin/python3", "Python with torch, for --peer (Debian: apt-get install python3-torch)")
+	task := fs.String("task", "", "time a contrastive pretraining step instead: simclr, simsiam or byol on ResNet20, in source images/s through the pipeline (the peer is peer_contrastive.py beside --peer-script's default)")
+	augmented := fs.Bool("augmented", false, "with --task: make the views with the method's augmentation alongside the step (the peer times its step on ready-made views)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *task != "" {
+		return benchTask(ctx, *task, *batch, *steps, *threads, *seed, *augmented, *peer, *python, *peerScript, stdout)
 	}
 	switch {
 	case *batch < 1:

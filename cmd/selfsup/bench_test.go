@@ -47,3 +47,27 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchTaskRunsThePipeline(t *testing.T) {
+	for _, task := range []string{"simclr", "byol"} {
+		var out, errb bytes.Buffer
+		err := dispatch(context.Background(), []string{"bench", "--task", task, "--batch", "4", "--steps", "2", "--augmented"}, &out, &errb)
+		if err != nil {
+			t.Fatalf("bench --task %s: %v (%s)", task, err, errb.String())
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatalf("bench --task %s printed %q, not one JSON object: %v", task, out.String(), err)
+		}
+		if v, ok := m["img_per_s"].(float64); !ok || v <= 0 {
+			t.Errorf("%s: img_per_s = %v, want a positive number", task, m["img_per_s"])
+		}
+		if name, _ := m["task"].(string); !strings.HasPrefix(name, task) || strings.Contains(name, "identity") {
+			t.Errorf("--task %s --augmented measured task %q", task, name)
+		}
+	}
+	var out, errb bytes.Buffer
+	if err := dispatch(context.Background(), []string{"bench", "--task", "rotation"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "simclr, simsiam or byol") {
+		t.Fatalf("--task rotation: %v", err)
+	}
+}
