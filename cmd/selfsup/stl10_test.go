@@ -86,3 +86,37 @@ func TestRunSTL10PredefinedFolds(t *testing.T) {
 		t.Errorf("11 runs of 10 folds: %v", err)
 	}
 }
+
+// The seed's STL-10 workflow with a contrastive method: SimCLR on the unlabeled split with
+// the Keras examples' encoder (conv4x128) and the 96-pixel recipe, the predefined folds as
+// budgets, fine-tuning against the supervised baseline, and the kNN evaluation.
+func TestRunSTL10ContrastiveWorkflow(t *testing.T) {
+	dir := t.TempDir()
+	makeSTL10(t, dir)
+	for _, transfer := range []string{"fine-tune", "knn"} {
+		out := filepath.Join(t.TempDir(), "r")
+		args := []string{"run", "--data", "stl10:" + dir, "--model", "conv4x128", "--task", "simclr", "--augment", "none",
+			"--pretrain-epochs", "1", "--finetune-epochs", "1", "--batch", "4", "--finetune-batch", "4", "--runs", "2",
+			"--val-fraction", "-1", "--transfer", transfer, "--out", out, "--progress", "log"}
+		stdout, stderr, err := run(context.Background(), args...)
+		if err != nil {
+			t.Fatalf("--transfer %s: %v\n%s", transfer, err, stderr)
+		}
+		table := accuracyTable(t, stdout)
+		if !strings.Contains(table, "| n_labels | 4 |") || !strings.Contains(table, "| SSL+SL |") {
+			t.Errorf("--transfer %s: table\n%s", transfer, table)
+		}
+		f, err := os.Open(filepath.Join(out, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := ssl.ReadReportJSON(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Backbone != "conv4x128" || !strings.HasPrefix(rep.Task, "simclr") || rep.Pretrain == nil || rep.Pretrain.Images != 10 || len(rep.Runs) != 4 {
+			t.Errorf("--transfer %s: report backbone %s, task %s, pretrain %+v, %d runs", transfer, rep.Backbone, rep.Task, rep.Pretrain, len(rep.Runs))
+		}
+	}
+}
