@@ -1,7 +1,8 @@
 // Package selfsup is a library for self-supervised learning on images, in Go.
 //
-// A caller composes a pretext task (rotation prediction, or a task of their own) with a
-// backbone (a ResNet) on unlabeled images, transfers the pretrained backbone to a
+// A caller composes a pretext task (rotation prediction, a contrastive method such as
+// SimCLR, or a task of their own) with a backbone (a ResNet) on unlabeled images,
+// transfers the pretrained backbone to a
 // classifier trained on a few labels, and compares it honestly with the same network
 // trained on those labels alone, over stratified K-fold label budgets:
 //
@@ -14,6 +15,17 @@
 //		Evaluate(ctx, unlabeled, test, folds.Stratified(100, 250, 1000).WithRuns(3))
 //	report.WriteMarkdown(os.Stdout) // rows SL and SSL+SL, a column per n_labels
 //
+// or takes the representations out (an ssl.Encoder) and measures them with a kNN
+// classifier, the way self-supervised methods are usually compared:
+//
+//	enc, err := ssl.New(backbone.Must(backbone.ResNetV1(20)), ssl.Seed(1)).
+//		Pretrain(contrastive.SimCLR(), unlabeled, ssl.Epochs(4)).
+//		Encoder(ctx)
+//	trainEmb, _ := enc.Embed(ctx, unlabeled)
+//	testEmb, _ := enc.Embed(ctx, test)
+//	knn, _ := embedding.NewKNN(trainEmb, ssl.Labels(unlabeled), 10)
+//	acc, _ := knn.Accuracy(testEmb, ssl.Labels(test))
+//
 // The packages, from the contracts outwards:
 //
 //   - ssl: the contracts (Dataset, Backbone, PretextTask, Transfer, LabelBudgets) and the
@@ -22,10 +34,16 @@
 //     downloads with resume and checksums, and the embedded default set (16x16 CIFAR-10
 //     images) that the examples and the command's default run use.
 //   - folds: scikit-learn-exact StratifiedKFold and KFold, predefined folds, label budgets.
-//   - backbone: ResNet v1 and v2 (Keras' CIFAR layouts, ResNet50 v2) and a small ConvNet.
+//   - backbone: ResNet v1 and v2 (Keras' CIFAR layouts, ResNet50 v2), a small ConvNet and
+//     the Keras STL-10 examples' Conv4x128; FromName and ForCheckpoint rebuild one from
+//     its name or a saved file.
+//   - augment: batch augmentations on raw pixels (crops, Keras shifts, flips, colour
+//     jitter, grayscale, blur, solarize), seeded per image, with the methods' recipes.
 //   - pretext: rotation prediction (one random rotation per image, or all four).
 //   - contrastive: the two-view methods SimCLR, SimSiam, NNCLR, SupCon, BYOL, MoCo v2,
 //     Barlow Twins and VICReg, with their papers' and solo-learn's CIFAR defaults.
+//   - embedding: kNN classification of representations (lightly's benchmark rule) and
+//     the collapse metric.
 //   - nn: the layers and losses heads and custom tasks are built from, as gorgonia nodes;
 //     optim: Adam, SGD, LARS and learning-rate schedules; checkpoint: safetensors files.
 //
