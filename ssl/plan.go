@@ -73,8 +73,8 @@ type pretrainFile struct {
 
 // plan validates the configuration against the data and resolves every setting.
 func (p *Pipeline) plan(ctx context.Context, trainDS, testDS Dataset, budgets LabelBudgets) (*plan, error) {
-	if len(p.errs) > 0 {
-		return nil, p.errs[0]
+	if err := p.check(); err != nil {
+		return nil, err
 	}
 	pl := &plan{p: p, train: trainDS, test: testDS}
 	pl.cfg = defaultConfig()
