@@ -90,6 +90,9 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	}
 	bufs := [2]*stepBuf{newStepBuf(B, per, 0, 0), newStepBuf(B, per, 0, 0)}
 	geom := Geometry{N: B, Views: 1, Valid: B}
+	// startLoss is the loss of the run's first step, the reference of the divergence rule.
+	var startLoss float64
+	haveStart := false
 	for e := 0; e < cfg.epochs; e++ {
 		te := time.Now()
 		perm := slices.Clone(idx)
@@ -119,7 +122,13 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 			}
 			loss, err := tr.Step(ctx, e)
 			if err != nil {
-				return fmt.Errorf("%s: epoch %d: %w", tag, e+1, err)
+				return stepError(method, nl, r, e, s, err)
+			}
+			if !finite(loss) {
+				return &NonFiniteError{Stage: method, NLabels: nl, Run: r, Epoch: e + 1, What: fmt.Sprintf("training loss of step %d", s+1), Value: loss}
+			}
+			if !haveStart {
+				startLoss, haveStart = loss, true
 			}
 			out, err := trg.Output()
 			if err != nil {
@@ -137,6 +146,9 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		}
 		st.Loss /= float64(steps)
 		st.Accuracy /= float64(steps)
+		if err := checkEpoch(method, nl, r, st, startLoss); err != nil {
+			return RunResult{}, err
+		}
 		if o, ok := sched.(optim.Observer); ok {
 			o.Observe(st.Loss)
 		}
@@ -149,6 +161,11 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		}
 	}
 	if res.TestAccuracy, res.TestLoss, err = pl.test1(ctx, evg, mean); err != nil {
+		var nf *NonFiniteError
+		if errors.As(err, &nf) {
+			nf.Stage, nf.NLabels, nf.Run = method, nl, r
+			return RunResult{}, nf
+		}
 		return RunResult{}, fmt.Errorf("%s: testing: %w", tag, err)
 	}
 	res.Seconds = time.Since(t0).Seconds()
@@ -157,7 +174,7 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		if err := saveClassifier(cpath, pl.p.backbone, ps, mean, pl.c, pl.h, pl.w, pl.classes, pl.train.Classes(), pl.cfg.seed); err != nil {
 			return RunResult{}, fmt.Errorf("%s: saving the classifier: %w", tag, err)
 		}
-		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: sanitizeRun(res)}); err != nil {
+		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: res}); err != nil {
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
@@ -194,6 +211,9 @@ func (pl *plan) test1(ctx context.Context, ev *train.Graph, mean []float32) (acc
 		if err != nil {
 			return 0, 0, err
 		}
+		if i := firstNonFinite(logits[:m*K]); i >= 0 {
+			return 0, 0, &NonFiniteError{What: fmt.Sprintf("a test logit of test image %d", first+i/K), Value: float64(logits[i])}
+		}
 		for k := range m {
 			row := logits[k*K : (k+1)*K]
 			y := pl.testLabels[first+k]
@@ -203,7 +223,11 @@ func (pl *plan) test1(ctx context.Context, ev *train.Graph, mean []float32) (acc
 			loss += crossEntropy(row, y)
 		}
 	}
-	return float64(correct) / float64(n), loss / float64(n), nil
+	acc, loss = float64(correct)/float64(n), loss/float64(n)
+	if !finite(loss) {
+		return 0, 0, &NonFiniteError{What: "test loss", Value: loss}
+	}
+	return acc, loss, nil
 }
 
 // crossEntropy is -log softmax(row)[y], computed stably in float64.
@@ -217,12 +241,6 @@ func crossEntropy(row []float32, y int) float64 {
 		s += math.Exp(float64(v) - mx)
 	}
 	return mx + math.Log(s) - float64(row[y])
-}
-
-func sanitizeRun(r RunResult) RunResult {
-	r.Epochs = sanitizeEpochs(r.Epochs)
-	r.TestAccuracy, r.TestLoss = finiteOr0(r.TestAccuracy), finiteOr0(r.TestLoss)
-	return r
 }
 
 // knnRun is a KNNProbe run: the labeled images idx vote for the class of every test
@@ -264,9 +282,12 @@ func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretraine
 	if err != nil {
 		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 	}
+	if !finite(acc) {
+		return RunResult{}, &NonFiniteError{Stage: MethodSSL, NLabels: nl, Run: r, What: "kNN test accuracy", Value: acc}
+	}
 	res := RunResult{Method: MethodSSL, NLabels: nl, Run: r, TestAccuracy: acc, Seconds: time.Since(t0).Seconds()}
 	if path != "" {
-		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: sanitizeRun(res)}); err != nil {
+		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: res}); err != nil {
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
