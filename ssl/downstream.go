@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/selfsup/selfsup/checkpoint"
 	"github.com/selfsup/selfsup/embedding"
 	"github.com/selfsup/selfsup/internal/train"
 	"github.com/selfsup/selfsup/nn"
@@ -24,9 +26,19 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	fp := pl.runFingerprint(method, nl, r, idx, pre)
 	log := pl.cfg.logger.With("stage", method, "n_labels", nl, "run", r)
 	tag := fmt.Sprintf("ssl: %s, n_labels=%d, run %d", method, nl, r)
-	path := ""
+	// start identifies what the run starts from: the pretrained backbone (SSL+SL) and the
+	// mean image every input is centred with (both methods).
+	var start string
 	if dir != "" {
-		path = pl.runPath(method, nl, r)
+		if method == MethodSSL {
+			start = weightsHash(pre.backbone, mean)
+		} else {
+			start = weightsHash(nil, mean)
+		}
+	}
+	path, lastPath := "", ""
+	if dir != "" {
+		path, lastPath = pl.runPath(method, nl, r), pl.runLastPath(method, nl, r)
 		b, err := os.ReadFile(path)
 		switch {
 		case err == nil:
@@ -35,10 +47,20 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 				return RunResult{}, fmt.Errorf("%s: %s: %w", tag, path, err)
 			}
 			if f.Fingerprint != fp {
-				return RunResult{}, fmt.Errorf("%s: %s was written with other settings (%s)", tag, path, diffFingerprints(f.Fingerprint, fp))
+				return RunResult{}, &MismatchError{Path: path, Kind: MismatchSettings, Detail: diffFingerprints(f.Fingerprint, fp)}
 			}
-			log.Info("run already finished", "test_accuracy", short(f.Result.TestAccuracy))
-			return f.Result, nil
+			if f.Data != "" && f.Data != pl.runData {
+				return RunResult{}, &MismatchError{Path: path, Kind: MismatchData, Detail: fmt.Sprintf("content hash %s there, %s now", f.Data, pl.runData)}
+			}
+			if f.Start == "" || f.Start == start {
+				if err := os.Remove(lastPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+				}
+				log.Info("run already finished", "test_accuracy", short(f.Result.TestAccuracy))
+				return f.Result, nil
+			}
+			log.Warn("redoing a finished run: it started from other pretrained weights or another mean image than this pipeline's", "file", path,
+				"start_there", f.Start, "start_now", start)
 		case !errors.Is(err, os.ErrNotExist):
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
@@ -47,7 +69,7 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 	}
 	if method == MethodSSL && pl.p.transfer.knn {
-		return pl.knnRun(ctx, nl, r, idx, pre, path, fp)
+		return pl.knnRun(ctx, nl, r, idx, pre, path, fp, start)
 	}
 	t0 := time.Now()
 	frozen := method == MethodSSL && pl.p.transfer.probe
@@ -88,12 +110,39 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	for _, p := range trg.Params() {
 		res.TrainedParams += len(p.Data())
 	}
-	bufs := [2]*stepBuf{newStepBuf(B, per, 0, 0), newStepBuf(B, per, 0, 0)}
-	geom := Geometry{N: B, Views: 1, Valid: B}
 	// startLoss is the loss of the run's first step, the reference of the divergence rule.
 	var startLoss float64
 	haveStart := false
-	for e := 0; e < cfg.epochs; e++ {
+	first, prior := 0, 0.0
+	if lastPath != "" {
+		if first, prior, err = pl.resumeRun(lastPath, start, ps, opt, sched, tr, &res, &startLoss); err != nil {
+			return RunResult{}, fmt.Errorf("%s: resuming: %w", tag, err)
+		}
+		if first > 0 {
+			haveStart = true
+			log.Info("resuming run", "from_epoch", first+1, "of", cfg.epochs)
+		}
+	}
+	save := func(e int) error {
+		hist, err := json.Marshal(res.Epochs)
+		if err != nil {
+			return err
+		}
+		extra := map[string]string{"fingerprint": fp, metaStart: start, "history": string(hist),
+			metaStartLoss: strconv.FormatFloat(startLoss, 'g', -1, 64),
+			"seconds":     strconv.FormatFloat(prior+time.Since(t0).Seconds(), 'g', -1, 64)}
+		if pl.runData != "" {
+			extra[metaData] = pl.runData
+		}
+		if p, ok := sched.(plateauLike); ok {
+			extra["schedule_state"] = encodePlateau(p.State())
+		}
+		meta := checkpoint.Meta{Architecture: pl.p.backbone.Name(), Epoch: e, Step: tr.Steps, Seed: pl.cfg.seed, Extra: extra}
+		return checkpoint.Save(lastPath, ps.All(), meta, checkpoint.WithOptimizer(opt))
+	}
+	bufs := [2]*stepBuf{newStepBuf(B, per, 0, 0), newStepBuf(B, per, 0, 0)}
+	geom := Geometry{N: B, Views: 1, Valid: B}
+	for e := first; e < cfg.epochs; e++ {
 		te := time.Now()
 		perm := slices.Clone(idx)
 		newRand(pl.cfg.seed, tagRunShuffle, uint64(nl), uint64(r), uint64(e)).Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
@@ -154,6 +203,11 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		}
 		st.Seconds = time.Since(te).Seconds()
 		res.Epochs = append(res.Epochs, st)
+		if lastPath != "" {
+			if err := save(e); err != nil {
+				return RunResult{}, fmt.Errorf("%s: epoch %d: saving the run's checkpoint: %w", tag, e+1, err)
+			}
+		}
 		log.Debug("epoch", epochAttrs(st, cfg.epochs, true, false)...)
 		if pl.cfg.progress != nil {
 			done := st
@@ -168,13 +222,17 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		}
 		return RunResult{}, fmt.Errorf("%s: testing: %w", tag, err)
 	}
-	res.Seconds = time.Since(t0).Seconds()
+	res.Seconds = prior + time.Since(t0).Seconds()
 	if path != "" {
 		cpath := filepath.Join(dir, RunsDir, ClassifierFile(method, nl, r))
 		if err := saveClassifier(cpath, pl.p.backbone, ps, mean, pl.c, pl.h, pl.w, pl.classes, pl.train.Classes(), pl.cfg.seed); err != nil {
 			return RunResult{}, fmt.Errorf("%s: saving the classifier: %w", tag, err)
 		}
-		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: res}); err != nil {
+		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Data: pl.runData, Start: start, Result: res}); err != nil {
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+		// The finished run's file supersedes its per-epoch checkpoint.
+		if err := os.Remove(lastPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
@@ -245,7 +303,7 @@ func crossEntropy(row []float32, y int) float64 {
 
 // knnRun is a KNNProbe run: the labeled images idx vote for the class of every test
 // image with their pretrained embeddings.
-func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretrained, path, fp string) (RunResult, error) {
+func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretrained, path, fp, start string) (RunResult, error) {
 	t0 := time.Now()
 	tag := fmt.Sprintf("ssl: %s, n_labels=%d, run %d", MethodSSL, nl, r)
 	if pl.knnTrain == nil {
@@ -287,10 +345,57 @@ func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretraine
 	}
 	res := RunResult{Method: MethodSSL, NLabels: nl, Run: r, TestAccuracy: acc, Seconds: time.Since(t0).Seconds()}
 	if path != "" {
-		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: res}); err != nil {
+		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Data: pl.runData, Start: start, Result: res}); err != nil {
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
 	pl.cfg.logger.Info("run done", "stage", MethodSSL, "n_labels", nl, "run", r, "transfer", pl.p.transfer.Name(), "test_accuracy", short(acc))
 	return res, nil
+}
+
+// resumeRun loads the per-epoch checkpoint of a downstream run, when there is one that
+// starts from start, into the network, the optimizer, the schedule and the trainer, and
+// res's history. It returns the epoch to continue from (0 without a checkpoint) and the
+// seconds the run took before. A checkpoint that started from other weights (pretraining
+// was redone) is ignored: the run starts again.
+func (pl *plan) resumeRun(path, start string, ps *nn.Params, opt optim.Optimizer, sched optim.Schedule, tr *train.Trainer, res *RunResult, startLoss *float64) (int, float64, error) {
+	meta, err := checkpoint.ReadMeta(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if meta.Extra[metaStart] != start {
+		pl.cfg.logger.Warn("ignoring a downstream run's checkpoint that started from other pretrained weights; the run starts again", "file", path)
+		return 0, 0, nil
+	}
+	if _, err := checkpoint.Load(path, ps.All(), checkpoint.WithOptimizer(opt), checkpoint.RequireArchitecture(pl.p.backbone.Name())); err != nil {
+		return 0, 0, err
+	}
+	var hist []EpochStats
+	if err := json.Unmarshal([]byte(meta.Extra["history"]), &hist); err != nil {
+		return 0, 0, fmt.Errorf("%s: history: %w", path, err)
+	}
+	if len(hist) != meta.Epoch+1 {
+		return 0, 0, fmt.Errorf("%s: %d epochs of history for epoch %d", path, len(hist), meta.Epoch+1)
+	}
+	sl, err1 := strconv.ParseFloat(meta.Extra[metaStartLoss], 64)
+	secs, err2 := strconv.ParseFloat(meta.Extra["seconds"], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if v, ok := meta.Extra["schedule_state"]; ok {
+		if p, ok := sched.(plateauLike); ok {
+			st, err := decodePlateau(v)
+			if err == nil {
+				err = p.SetState(st)
+			}
+			if err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+	}
+	res.Epochs, *startLoss, tr.Steps = hist, sl, meta.Step
+	return meta.Epoch + 1, secs, nil
 }

@@ -276,8 +276,14 @@ func (p *Pipeline) Encoder(ctx context.Context) (*Encoder, error) {
 	if err := pl.planPretrain(); err != nil {
 		return nil, err
 	}
+	if err := pl.hashData(ctx, false); err != nil {
+		return nil, err
+	}
 	if err := pl.checkSaved(); err != nil {
 		return nil, err
+	}
+	for _, w := range pl.warnings {
+		pl.cfg.logger.Warn(w)
 	}
 	if d := pl.cfg.ckptDir; d != "" {
 		if err := os.MkdirAll(d, 0o755); err != nil {

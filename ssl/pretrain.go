@@ -182,6 +182,9 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 
 	save := func(path string, params []*nn.Param, epoch int, extra map[string]string, opts ...checkpoint.Option) error {
 		extra["fingerprint"] = pl.preFP
+		if pl.preData != "" {
+			extra[metaData] = pl.preData
+		}
 		extra["task"] = task.Name()
 		extra["metric"] = res.Metric
 		extra["best"] = strconv.FormatFloat(res.Best, 'g', -1, 64)
@@ -354,7 +357,7 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 	if dir != "" {
 		res.Checkpoint = filepath.Join(dir, PretrainedFile)
 		pre.result = *res
-		if err := writeJSONAtomic(filepath.Join(dir, PretrainResultFile), pretrainFile{Fingerprint: pl.preFP, Result: *res}); err != nil {
+		if err := writeJSONAtomic(filepath.Join(dir, PretrainResultFile), pretrainFile{Fingerprint: pl.preFP, Data: pl.preData, Result: *res}); err != nil {
 			return nil, fmt.Errorf("ssl: Pretrain: %w", err)
 		}
 	}
