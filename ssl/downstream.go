@@ -118,7 +118,11 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		if first, prior, err = pl.resumeRun(lastPath, start, ps, opt, sched, tr, &res, &startLoss); err != nil {
 			return RunResult{}, fmt.Errorf("%s: resuming: %w", tag, err)
 		}
-		if first > 0 {
+		switch {
+		case first >= cfg.epochs:
+			haveStart = true
+			log.Info("resuming run: training had finished, testing", "epochs", cfg.epochs)
+		case first > 0:
 			haveStart = true
 			log.Info("resuming run", "from_epoch", first+1, "of", cfg.epochs)
 		}

@@ -644,6 +644,10 @@ func (pl *plan) checkSaved() error {
 			if err := pl.checkData(path, f.Data, pl.preData); err != nil {
 				return err
 			}
+			if _, err := os.Stat(filepath.Join(dir, PretrainedFile)); err != nil {
+				return fmt.Errorf("ssl: CheckpointDir: %s marks pretraining finished but its weights cannot be read (%w); restore %s, or remove %s to pretrain again",
+					path, err, PretrainedFile, PretrainResultFile)
+			}
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("ssl: CheckpointDir: %w", err)
 		}
