@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/selfsup/selfsup/checkpoint"
 	"github.com/selfsup/selfsup/embedding"
 	"github.com/selfsup/selfsup/internal/train"
 	"github.com/selfsup/selfsup/nn"
@@ -24,9 +26,19 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	fp := pl.runFingerprint(method, nl, r, idx, pre)
 	log := pl.cfg.logger.With("stage", method, "n_labels", nl, "run", r)
 	tag := fmt.Sprintf("ssl: %s, n_labels=%d, run %d", method, nl, r)
-	path := ""
+	// start identifies what the run starts from: the pretrained backbone (SSL+SL) and the
+	// mean image every input is centred with (both methods).
+	var start string
 	if dir != "" {
-		path = pl.runPath(method, nl, r)
+		if method == MethodSSL {
+			start = weightsHash(pre.backbone, mean)
+		} else {
+			start = weightsHash(nil, mean)
+		}
+	}
+	path, lastPath := "", ""
+	if dir != "" {
+		path, lastPath = pl.runPath(method, nl, r), pl.runLastPath(method, nl, r)
 		b, err := os.ReadFile(path)
 		switch {
 		case err == nil:
@@ -35,10 +47,20 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 				return RunResult{}, fmt.Errorf("%s: %s: %w", tag, path, err)
 			}
 			if f.Fingerprint != fp {
-				return RunResult{}, fmt.Errorf("%s: %s was written with other settings (%s)", tag, path, diffFingerprints(f.Fingerprint, fp))
+				return RunResult{}, &MismatchError{Path: path, Kind: MismatchSettings, Detail: diffFingerprints(f.Fingerprint, fp)}
 			}
-			log.Info("run already finished", "test_accuracy", short(f.Result.TestAccuracy))
-			return f.Result, nil
+			if f.Data != "" && f.Data != pl.runData {
+				return RunResult{}, &MismatchError{Path: path, Kind: MismatchData, Detail: fmt.Sprintf("content hash %s there, %s now", f.Data, pl.runData)}
+			}
+			if f.Start == "" || f.Start == start {
+				if err := os.Remove(lastPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+				}
+				log.Info("run already finished", "test_accuracy", short(f.Result.TestAccuracy))
+				return f.Result, nil
+			}
+			log.Warn("redoing a finished run: it started from other pretrained weights or another mean image than this pipeline's", "file", path,
+				"start_there", f.Start, "start_now", start)
 		case !errors.Is(err, os.ErrNotExist):
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
@@ -47,7 +69,7 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 	}
 	if method == MethodSSL && pl.p.transfer.knn {
-		return pl.knnRun(ctx, nl, r, idx, pre, path, fp)
+		return pl.knnRun(ctx, nl, r, idx, pre, path, fp, start)
 	}
 	t0 := time.Now()
 	frozen := method == MethodSSL && pl.p.transfer.probe
@@ -88,9 +110,43 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	for _, p := range trg.Params() {
 		res.TrainedParams += len(p.Data())
 	}
+	// startLoss is the loss of the run's first step, the reference of the divergence rule.
+	var startLoss float64
+	haveStart := false
+	first, prior := 0, 0.0
+	if lastPath != "" {
+		if first, prior, err = pl.resumeRun(lastPath, start, ps, opt, sched, tr, &res, &startLoss); err != nil {
+			return RunResult{}, fmt.Errorf("%s: resuming: %w", tag, err)
+		}
+		switch {
+		case first >= cfg.epochs:
+			haveStart = true
+			log.Info("resuming run: training had finished, testing", "epochs", cfg.epochs)
+		case first > 0:
+			haveStart = true
+			log.Info("resuming run", "from_epoch", first+1, "of", cfg.epochs)
+		}
+	}
+	save := func(e int) error {
+		hist, err := json.Marshal(res.Epochs)
+		if err != nil {
+			return err
+		}
+		extra := map[string]string{"fingerprint": fp, metaStart: start, "history": string(hist),
+			metaStartLoss: strconv.FormatFloat(startLoss, 'g', -1, 64),
+			"seconds":     strconv.FormatFloat(prior+time.Since(t0).Seconds(), 'g', -1, 64)}
+		if pl.runData != "" {
+			extra[metaData] = pl.runData
+		}
+		if p, ok := sched.(plateauLike); ok {
+			extra["schedule_state"] = encodePlateau(p.State())
+		}
+		meta := checkpoint.Meta{Architecture: pl.p.backbone.Name(), Epoch: e, Step: tr.Steps, Seed: pl.cfg.seed, Extra: extra}
+		return checkpoint.Save(lastPath, ps.All(), meta, checkpoint.WithOptimizer(opt))
+	}
 	bufs := [2]*stepBuf{newStepBuf(B, per, 0, 0), newStepBuf(B, per, 0, 0)}
 	geom := Geometry{N: B, Views: 1, Valid: B}
-	for e := 0; e < cfg.epochs; e++ {
+	for e := first; e < cfg.epochs; e++ {
 		te := time.Now()
 		perm := slices.Clone(idx)
 		newRand(pl.cfg.seed, tagRunShuffle, uint64(nl), uint64(r), uint64(e)).Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
@@ -119,7 +175,13 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 			}
 			loss, err := tr.Step(ctx, e)
 			if err != nil {
-				return fmt.Errorf("%s: epoch %d: %w", tag, e+1, err)
+				return stepError(method, nl, r, e, s, err)
+			}
+			if !finite(loss) {
+				return &NonFiniteError{Stage: method, NLabels: nl, Run: r, Epoch: e + 1, What: fmt.Sprintf("training loss of step %d", s+1), Value: loss}
+			}
+			if !haveStart {
+				startLoss, haveStart = loss, true
 			}
 			out, err := trg.Output()
 			if err != nil {
@@ -137,11 +199,19 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		}
 		st.Loss /= float64(steps)
 		st.Accuracy /= float64(steps)
+		if err := checkEpoch(method, nl, r, st, startLoss); err != nil {
+			return RunResult{}, err
+		}
 		if o, ok := sched.(optim.Observer); ok {
 			o.Observe(st.Loss)
 		}
 		st.Seconds = time.Since(te).Seconds()
 		res.Epochs = append(res.Epochs, st)
+		if lastPath != "" {
+			if err := save(e); err != nil {
+				return RunResult{}, fmt.Errorf("%s: epoch %d: saving the run's checkpoint: %w", tag, e+1, err)
+			}
+		}
 		log.Debug("epoch", epochAttrs(st, cfg.epochs, true, false)...)
 		if pl.cfg.progress != nil {
 			done := st
@@ -149,15 +219,24 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 		}
 	}
 	if res.TestAccuracy, res.TestLoss, err = pl.test1(ctx, evg, mean); err != nil {
+		var nf *NonFiniteError
+		if errors.As(err, &nf) {
+			nf.Stage, nf.NLabels, nf.Run = method, nl, r
+			return RunResult{}, nf
+		}
 		return RunResult{}, fmt.Errorf("%s: testing: %w", tag, err)
 	}
-	res.Seconds = time.Since(t0).Seconds()
+	res.Seconds = prior + time.Since(t0).Seconds()
 	if path != "" {
 		cpath := filepath.Join(dir, RunsDir, ClassifierFile(method, nl, r))
 		if err := saveClassifier(cpath, pl.p.backbone, ps, mean, pl.c, pl.h, pl.w, pl.classes, pl.train.Classes(), pl.cfg.seed); err != nil {
 			return RunResult{}, fmt.Errorf("%s: saving the classifier: %w", tag, err)
 		}
-		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: sanitizeRun(res)}); err != nil {
+		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Data: pl.runData, Start: start, Result: res}); err != nil {
+			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+		}
+		// The finished run's file supersedes its per-epoch checkpoint.
+		if err := os.Remove(lastPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
@@ -194,6 +273,9 @@ func (pl *plan) test1(ctx context.Context, ev *train.Graph, mean []float32) (acc
 		if err != nil {
 			return 0, 0, err
 		}
+		if i := firstNonFinite(logits[:m*K]); i >= 0 {
+			return 0, 0, &NonFiniteError{What: fmt.Sprintf("a test logit of test image %d", first+i/K), Value: float64(logits[i])}
+		}
 		for k := range m {
 			row := logits[k*K : (k+1)*K]
 			y := pl.testLabels[first+k]
@@ -203,7 +285,11 @@ func (pl *plan) test1(ctx context.Context, ev *train.Graph, mean []float32) (acc
 			loss += crossEntropy(row, y)
 		}
 	}
-	return float64(correct) / float64(n), loss / float64(n), nil
+	acc, loss = float64(correct)/float64(n), loss/float64(n)
+	if !finite(loss) {
+		return 0, 0, &NonFiniteError{What: "test loss", Value: loss}
+	}
+	return acc, loss, nil
 }
 
 // crossEntropy is -log softmax(row)[y], computed stably in float64.
@@ -219,15 +305,9 @@ func crossEntropy(row []float32, y int) float64 {
 	return mx + math.Log(s) - float64(row[y])
 }
 
-func sanitizeRun(r RunResult) RunResult {
-	r.Epochs = sanitizeEpochs(r.Epochs)
-	r.TestAccuracy, r.TestLoss = finiteOr0(r.TestAccuracy), finiteOr0(r.TestLoss)
-	return r
-}
-
 // knnRun is a KNNProbe run: the labeled images idx vote for the class of every test
 // image with their pretrained embeddings.
-func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretrained, path, fp string) (RunResult, error) {
+func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretrained, path, fp, start string) (RunResult, error) {
 	t0 := time.Now()
 	tag := fmt.Sprintf("ssl: %s, n_labels=%d, run %d", MethodSSL, nl, r)
 	if pl.knnTrain == nil {
@@ -264,12 +344,62 @@ func (pl *plan) knnRun(ctx context.Context, nl, r int, idx []int, pre *pretraine
 	if err != nil {
 		return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 	}
+	if !finite(acc) {
+		return RunResult{}, &NonFiniteError{Stage: MethodSSL, NLabels: nl, Run: r, What: "kNN test accuracy", Value: acc}
+	}
 	res := RunResult{Method: MethodSSL, NLabels: nl, Run: r, TestAccuracy: acc, Seconds: time.Since(t0).Seconds()}
 	if path != "" {
-		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Result: sanitizeRun(res)}); err != nil {
+		if err := writeJSONAtomic(path, runFile{Fingerprint: fp, Data: pl.runData, Start: start, Result: res}); err != nil {
 			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
 		}
 	}
 	pl.cfg.logger.Info("run done", "stage", MethodSSL, "n_labels", nl, "run", r, "transfer", pl.p.transfer.Name(), "test_accuracy", short(acc))
 	return res, nil
+}
+
+// resumeRun loads the per-epoch checkpoint of a downstream run, when there is one that
+// starts from start, into the network, the optimizer, the schedule and the trainer, and
+// res's history. It returns the epoch to continue from (0 without a checkpoint) and the
+// seconds the run took before. A checkpoint that started from other weights (pretraining
+// was redone) is ignored: the run starts again.
+func (pl *plan) resumeRun(path, start string, ps *nn.Params, opt optim.Optimizer, sched optim.Schedule, tr *train.Trainer, res *RunResult, startLoss *float64) (int, float64, error) {
+	meta, err := checkpoint.ReadMeta(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if meta.Extra[metaStart] != start {
+		pl.cfg.logger.Warn("ignoring a downstream run's checkpoint that started from other pretrained weights; the run starts again", "file", path)
+		return 0, 0, nil
+	}
+	if _, err := checkpoint.Load(path, ps.All(), checkpoint.WithOptimizer(opt), checkpoint.RequireArchitecture(pl.p.backbone.Name())); err != nil {
+		return 0, 0, err
+	}
+	var hist []EpochStats
+	if err := json.Unmarshal([]byte(meta.Extra["history"]), &hist); err != nil {
+		return 0, 0, fmt.Errorf("%s: history: %w", path, err)
+	}
+	if len(hist) != meta.Epoch+1 {
+		return 0, 0, fmt.Errorf("%s: %d epochs of history for epoch %d", path, len(hist), meta.Epoch+1)
+	}
+	sl, err1 := strconv.ParseFloat(meta.Extra[metaStartLoss], 64)
+	secs, err2 := strconv.ParseFloat(meta.Extra["seconds"], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if v, ok := meta.Extra["schedule_state"]; ok {
+		if p, ok := sched.(plateauLike); ok {
+			st, err := decodePlateau(v)
+			if err == nil {
+				err = p.SetState(st)
+			}
+			if err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+	}
+	res.Epochs, *startLoss, tr.Steps = hist, sl, meta.Step
+	return meta.Epoch + 1, secs, nil
 }

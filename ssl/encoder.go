@@ -192,6 +192,9 @@ func inferAll(ctx context.Context, g *train.Graph, ds Dataset, mean []float32) (
 		if err != nil {
 			return nil, 0, err
 		}
+		if i := firstNonFinite(y[:m*dim]); i >= 0 {
+			return nil, 0, fmt.Errorf("the features of image %d are not finite (%v): %w", first+i/dim, y[i], ErrNonFinite)
+		}
 		copy(out[first*dim:(first+m)*dim], y[:m*dim])
 	}
 	return out, dim, nil

@@ -51,12 +51,32 @@ type Pipeline struct {
 func New(backbone Backbone, opts ...Option) *Pipeline {
 	p := &Pipeline{backbone: backbone, opts: slices.Clone(opts)}
 	if backbone == nil {
-		p.errs = append(p.errs, errors.New("ssl: New: nil backbone"))
+		p.errs = append(p.errs, fmt.Errorf("ssl: New: nil backbone: %w", ErrNoBackbone))
 	}
 	return p
 }
 
+// ErrNoBackbone is matched (errors.Is) by the error of a Pipeline that has no backbone:
+// a zero or nil Pipeline (not made by New), or New(nil). Evaluate, Check and Encoder
+// return it; the builder methods never panic on such a pipeline.
+var ErrNoBackbone = errors.New("ssl: the pipeline has no backbone; start it with ssl.New(backbone)")
+
+// check returns the first configuration error recorded while building p, or
+// ErrNoBackbone for a nil or zero Pipeline.
+func (p *Pipeline) check() error {
+	if p == nil || (p.backbone == nil && len(p.errs) == 0) {
+		return ErrNoBackbone
+	}
+	if len(p.errs) > 0 {
+		return p.errs[0]
+	}
+	return nil
+}
+
 func (p *Pipeline) clone() *Pipeline {
+	if p == nil {
+		p = &Pipeline{}
+	}
 	c := *p
 	c.opts = slices.Clone(p.opts)
 	c.preOpts = slices.Clone(p.preOpts)
@@ -224,8 +244,8 @@ func (pl *plan) run(ctx context.Context, rep *Report) error {
 //	enc, err := ssl.New(b, ssl.Seed(1)).Pretrain(task, unlabeled, ssl.Epochs(20)).Encoder(ctx)
 //	train, err := enc.Embed(ctx, labeled)   // embedding.Matrix, one row per image
 func (p *Pipeline) Encoder(ctx context.Context) (*Encoder, error) {
-	if len(p.errs) > 0 {
-		return nil, p.errs[0]
+	if err := p.check(); err != nil {
+		return nil, err
 	}
 	if p.task == nil && p.pretrained == "" {
 		return nil, errors.New("ssl: Encoder: the pipeline has neither Pretrain nor FromPretrained")
@@ -256,8 +276,14 @@ func (p *Pipeline) Encoder(ctx context.Context) (*Encoder, error) {
 	if err := pl.planPretrain(); err != nil {
 		return nil, err
 	}
+	if err := pl.hashData(ctx, false); err != nil {
+		return nil, err
+	}
 	if err := pl.checkSaved(); err != nil {
 		return nil, err
+	}
+	for _, w := range pl.warnings {
+		pl.cfg.logger.Warn(w)
 	}
 	if d := pl.cfg.ckptDir; d != "" {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -42,6 +42,11 @@ type plan struct {
 	preVal   []int
 	preFP    string
 
+	// preData and runData are the content hashes (contentHash) of what pretraining and
+	// the downstream runs read: the unlabeled images (and validation set), and the
+	// labeled pool with the test set. Computed only with a CheckpointDir.
+	preData, runData string
+
 	// loaded is the backbone read by FromPretrained.
 	loaded *pretrained
 
@@ -59,22 +64,28 @@ type pretrained struct {
 	fp       string
 }
 
-// runFile is what a finished downstream run leaves in RunsDir.
+// runFile is what a finished downstream run leaves in RunsDir. Data and Start, the
+// content hashes of its data and of the weights it started from, are empty in files
+// written before they were recorded.
 type runFile struct {
 	Fingerprint string    `json:"fingerprint"`
+	Data        string    `json:"data,omitempty"`
+	Start       string    `json:"start,omitempty"`
 	Result      RunResult `json:"result"`
 }
 
-// pretrainFile is what finished pretraining leaves in PretrainResultFile.
+// pretrainFile is what finished pretraining leaves in PretrainResultFile. Data, the
+// content hash of the images it read, is empty in files written before it was recorded.
 type pretrainFile struct {
 	Fingerprint string         `json:"fingerprint"`
+	Data        string         `json:"data,omitempty"`
 	Result      PretrainResult `json:"result"`
 }
 
 // plan validates the configuration against the data and resolves every setting.
 func (p *Pipeline) plan(ctx context.Context, trainDS, testDS Dataset, budgets LabelBudgets) (*plan, error) {
-	if len(p.errs) > 0 {
-		return nil, p.errs[0]
+	if err := p.check(); err != nil {
+		return nil, err
 	}
 	pl := &plan{p: p, train: trainDS, test: testDS}
 	pl.cfg = defaultConfig()
@@ -177,10 +188,102 @@ func (p *Pipeline) plan(ctx context.Context, trainDS, testDS Dataset, budgets La
 			return nil, fmt.Errorf("ssl: FromPretrained: %w", err)
 		}
 	}
+	if err := pl.hashData(ctx, true); err != nil {
+		return nil, err
+	}
 	if err := pl.checkSaved(); err != nil {
 		return nil, err
 	}
 	return pl, ctx.Err()
+}
+
+// hashData computes the content hashes of the data the stages read, when there is a
+// checkpoint directory to compare them with (they cost one pass over the images); with
+// runs, also those of the labeled pool and the test set.
+func (pl *plan) hashData(ctx context.Context, runs bool) error {
+	if pl.cfg.ckptDir == "" {
+		return nil
+	}
+	if pl.p.task != nil {
+		h, err := contentHash(ctx, pl.p.unlabeled, nil)
+		if err != nil {
+			return fmt.Errorf("ssl: Pretrain: hashing the unlabeled images: %w", err)
+		}
+		if vs := pl.pre.valSet; vs != nil {
+			v, err := contentHash(ctx, vs, nil)
+			if err != nil {
+				return fmt.Errorf("ssl: Pretrain: hashing the ValidationSet: %w", err)
+			}
+			h += " validation " + v
+		}
+		pl.preData = h
+	}
+	if runs {
+		tr, err := contentHash(ctx, pl.train, nil)
+		if err != nil {
+			return fmt.Errorf("ssl: Evaluate: hashing the training images: %w", err)
+		}
+		te, err := contentHash(ctx, pl.test, nil)
+		if err != nil {
+			return fmt.Errorf("ssl: Evaluate: hashing the test images: %w", err)
+		}
+		pl.runData = "train " + tr + " test " + te
+	}
+	return nil
+}
+
+// ErrMismatch is matched (errors.Is) by the error of a checkpoint directory whose files
+// do not fit the configuration: see MismatchError.
+var ErrMismatch = errors.New("the checkpoint directory does not fit this configuration")
+
+// Kinds of MismatchError.
+const (
+	// MismatchSettings: the file was written with other settings (options, sizes, labeled
+	// indices, task or backbone names).
+	MismatchSettings = "settings"
+	// MismatchData: the file was computed from other images or labels (same sizes and
+	// shapes, other content), by the content hash.
+	MismatchData = "data"
+	// MismatchArchitecture: the file is a checkpoint of another backbone.
+	MismatchArchitecture = "architecture"
+)
+
+// MismatchError reports a file of the checkpoint directory that was written for another
+// configuration. Evaluate, Check and Encoder return it before any training and change
+// nothing on disk.
+type MismatchError struct {
+	// Path is the file; Kind one of MismatchSettings, MismatchData, MismatchArchitecture.
+	Path, Kind string
+	// Detail says what differs: the settings ("epochs 4 there, 5 now"), the content
+	// hashes, or the architectures.
+	Detail string
+}
+
+func (e *MismatchError) Error() string {
+	switch e.Kind {
+	case MismatchData:
+		return fmt.Sprintf("ssl: CheckpointDir: %s was computed from other images or labels (%s); use another directory or remove the file", e.Path, e.Detail)
+	case MismatchArchitecture:
+		return fmt.Sprintf("ssl: CheckpointDir: %s is a checkpoint of %s", e.Path, e.Detail)
+	}
+	return fmt.Sprintf("ssl: CheckpointDir: %s was written with other settings (%s); use another directory or remove the file", e.Path, e.Detail)
+}
+
+// Is makes a MismatchError match ErrMismatch.
+func (e *MismatchError) Is(target error) bool { return target == ErrMismatch }
+
+// checkData compares the content hash stored with a file (empty when it was written
+// before hashes were recorded) with want. A missing hash is accepted with a warning, so
+// that directories written by earlier versions still resume.
+func (pl *plan) checkData(path, stored, want string) error {
+	switch {
+	case want == "" || stored == want:
+		return nil
+	case stored == "":
+		pl.warnings = append(pl.warnings, fmt.Sprintf("%s was written before content hashes were recorded: the images it was computed from cannot be checked; it is resumed as it is", path))
+		return nil
+	}
+	return &MismatchError{Path: path, Kind: MismatchData, Detail: fmt.Sprintf("content hash %s there, %s now", stored, want)}
 }
 
 // sameShape checks that ds has the shape of the training images.
@@ -514,7 +617,9 @@ func (pl *plan) runPath(method string, nLabels, run int) string {
 	return filepath.Join(pl.cfg.ckptDir, RunsDir, runBase(method, nLabels, run)+".json")
 }
 
-// checkSaved checks what a checkpoint directory already holds against this configuration.
+// checkSaved checks what a checkpoint directory already holds against this configuration:
+// settings (fingerprints), architectures and content hashes of every file it would read
+// back. It changes nothing on disk.
 func (pl *plan) checkSaved() error {
 	dir := pl.cfg.ckptDir
 	if dir == "" {
@@ -524,8 +629,7 @@ func (pl *plan) checkSaved() error {
 		return fmt.Errorf("ssl: CheckpointDir: %s is not a directory", dir)
 	}
 	mismatch := func(path, stored, want string) error {
-		return fmt.Errorf("ssl: CheckpointDir: %s was written with other settings (%s); use another directory or remove the file",
-			path, diffFingerprints(stored, want))
+		return &MismatchError{Path: path, Kind: MismatchSettings, Detail: diffFingerprints(stored, want)}
 	}
 	if pl.p.task != nil {
 		path := filepath.Join(dir, PretrainResultFile)
@@ -536,6 +640,13 @@ func (pl *plan) checkSaved() error {
 			}
 			if f.Fingerprint != pl.preFP {
 				return mismatch(path, f.Fingerprint, pl.preFP)
+			}
+			if err := pl.checkData(path, f.Data, pl.preData); err != nil {
+				return err
+			}
+			if _, err := os.Stat(filepath.Join(dir, PretrainedFile)); err != nil {
+				return fmt.Errorf("ssl: CheckpointDir: %s marks pretraining finished but its weights cannot be read (%w); restore %s, or remove %s to pretrain again",
+					path, err, PretrainedFile, PretrainResultFile)
 			}
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("ssl: CheckpointDir: %w", err)
@@ -550,33 +661,68 @@ func (pl *plan) checkSaved() error {
 				return fmt.Errorf("ssl: CheckpointDir: %w", err)
 			}
 			if meta.Architecture != pl.p.backbone.Name() {
-				return fmt.Errorf("ssl: CheckpointDir: %s is a checkpoint of %q, the backbone is %q", path, meta.Architecture, pl.p.backbone.Name())
+				return &MismatchError{Path: path, Kind: MismatchArchitecture, Detail: fmt.Sprintf("%q, the backbone is %q", meta.Architecture, pl.p.backbone.Name())}
 			}
 			if fp := meta.Extra["fingerprint"]; fp != pl.preFP {
 				return mismatch(path, fp, pl.preFP)
+			}
+			if err := pl.checkData(path, meta.Extra[metaData], pl.preData); err != nil {
+				return err
 			}
 		}
 	}
 	for bi, nl := range pl.sizes {
 		for r, idx := range pl.runs[bi] {
 			for _, m := range pl.methods {
+				want := pl.runFingerprint(m, nl, r, idx, pl.loaded)
 				path := pl.runPath(m, nl, r)
 				b, err := os.ReadFile(path)
-				if errors.Is(err, os.ErrNotExist) {
+				switch {
+				case err == nil:
+					var f runFile
+					if err := json.Unmarshal(b, &f); err != nil {
+						return fmt.Errorf("ssl: CheckpointDir: %s: %w", path, err)
+					}
+					if f.Fingerprint != want {
+						return mismatch(path, f.Fingerprint, want)
+					}
+					if err := pl.checkData(path, f.Data, pl.runData); err != nil {
+						return err
+					}
+				case !errors.Is(err, os.ErrNotExist):
+					return fmt.Errorf("ssl: CheckpointDir: %w", err)
+				}
+				last := pl.runLastPath(m, nl, r)
+				if _, err := os.Stat(last); err != nil {
 					continue
 				}
+				meta, err := checkpoint.ReadMeta(last)
 				if err != nil {
 					return fmt.Errorf("ssl: CheckpointDir: %w", err)
 				}
-				var f runFile
-				if err := json.Unmarshal(b, &f); err != nil {
-					return fmt.Errorf("ssl: CheckpointDir: %s: %w", path, err)
+				if meta.Architecture != pl.p.backbone.Name() {
+					return &MismatchError{Path: last, Kind: MismatchArchitecture, Detail: fmt.Sprintf("%q, the backbone is %q", meta.Architecture, pl.p.backbone.Name())}
 				}
-				if want := pl.runFingerprint(m, nl, r, idx, pl.loaded); f.Fingerprint != want {
-					return mismatch(path, f.Fingerprint, want)
+				if fp := meta.Extra["fingerprint"]; fp != want {
+					return mismatch(last, fp, want)
+				}
+				if err := pl.checkData(last, meta.Extra[metaData], pl.runData); err != nil {
+					return err
 				}
 			}
 		}
 	}
 	return nil
 }
+
+// runLastPath is the checkpoint of a downstream run in progress: the network, optimizer
+// state and history after its last finished epoch.
+func (pl *plan) runLastPath(method string, nLabels, run int) string {
+	return filepath.Join(pl.cfg.ckptDir, RunsDir, runBase(method, nLabels, run)+"-last.safetensors")
+}
+
+// Checkpoint metadata keys of the content hashes.
+const (
+	metaData  = "data"
+	metaStart = "start"
+)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,6 +133,10 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 
 	best := snapshot(ps, BackboneScope)
 	start := 0
+	// startLoss is the loss of the stage's first step, the reference of the divergence
+	// rule (DivergenceFactor).
+	var startLoss float64
+	haveStart := false
 	lastPath := filepath.Join(dir, PretrainLastFile)
 	if dir != "" {
 		if _, err := os.Stat(lastPath); err == nil {
@@ -148,6 +151,12 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 			res.BestEpoch, _ = strconv.Atoi(meta.Extra["best_epoch"])
 			res.Best, _ = strconv.ParseFloat(meta.Extra["best"], 64)
 			res.Seconds, _ = strconv.ParseFloat(meta.Extra["seconds"], 64)
+			if v, err := strconv.ParseFloat(meta.Extra[metaStartLoss], 64); err == nil {
+				startLoss, haveStart = v, true
+			} else if len(res.Epochs) > 0 {
+				// Written before the key existed: the first epoch's mean stands in.
+				startLoss, haveStart = res.Epochs[0].Loss, true
+			}
 			if s, ok := meta.Extra["schedule_state"]; ok {
 				if p, ok := sched.(plateauLike); ok {
 					st, err := decodePlateau(s)
@@ -173,6 +182,9 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 
 	save := func(path string, params []*nn.Param, epoch int, extra map[string]string, opts ...checkpoint.Option) error {
 		extra["fingerprint"] = pl.preFP
+		if pl.preData != "" {
+			extra[metaData] = pl.preData
+		}
 		extra["task"] = task.Name()
 		extra["metric"] = res.Metric
 		extra["best"] = strconv.FormatFloat(res.Best, 'g', -1, 64)
@@ -229,7 +241,13 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 			copy(trg.Targets(), sb.targets)
 			loss, err := tr.Step(ctx, e)
 			if err != nil {
-				return fmt.Errorf("ssl: Pretrain: epoch %d: %w", e+1, err)
+				return stepError("pretrain", 0, 0, e, s, err)
+			}
+			if !finite(loss) {
+				return &NonFiniteError{Stage: "pretrain", Epoch: e + 1, What: fmt.Sprintf("training loss of step %d", s+1), Value: loss}
+			}
+			if !haveStart {
+				startLoss, haveStart = loss, true
 			}
 			st.Loss += loss
 			if scored {
@@ -262,6 +280,14 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 			if st.ValLoss, st.ValScore, feats, err = pl.validatePretext(ctx, evg, evalNet.features, mean, bufs[0]); err != nil {
 				return nil, err
 			}
+			for _, v := range []struct {
+				what string
+				v    float64
+			}{{"validation loss", st.ValLoss}, {"validation score", st.ValScore}} {
+				if !finite(v.v) {
+					return nil, &NonFiniteError{Stage: "pretrain", Epoch: e + 1, What: v.what, Value: v.v}
+				}
+			}
 			metric = st.ValLoss
 			improved = res.BestEpoch < 0 || st.ValLoss < res.Best
 			if scored {
@@ -285,6 +311,9 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 			}
 			st.Collapse = embedding.Collapse(m)
 		}
+		if err := checkEpoch("pretrain", 0, 0, st, startLoss); err != nil {
+			return nil, err
+		}
 		if o, ok := sched.(optim.Observer); ok {
 			o.Observe(metric)
 		}
@@ -305,9 +334,12 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 		res.Epochs = append(res.Epochs, st)
 		res.Seconds += st.Seconds
 		if dir != "" {
-			hist, _ := json.Marshal(sanitizeEpochs(res.Epochs))
+			hist, err := json.Marshal(res.Epochs)
+			if err != nil {
+				return nil, fmt.Errorf("ssl: Pretrain: epoch %d: history: %w", e+1, err)
+			}
 			extra := map[string]string{"history": string(hist), "best_epoch": strconv.Itoa(res.BestEpoch),
-				"seconds": strconv.FormatFloat(res.Seconds, 'g', -1, 64)}
+				"seconds": strconv.FormatFloat(res.Seconds, 'g', -1, 64), metaStartLoss: strconv.FormatFloat(startLoss, 'g', -1, 64)}
 			if p, ok := sched.(plateauLike); ok {
 				extra["schedule_state"] = encodePlateau(p.State())
 			}
@@ -325,7 +357,7 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 	if dir != "" {
 		res.Checkpoint = filepath.Join(dir, PretrainedFile)
 		pre.result = *res
-		if err := writeJSONAtomic(filepath.Join(dir, PretrainResultFile), pretrainFile{Fingerprint: pl.preFP, Result: sanitizePretrain(*res)}); err != nil {
+		if err := writeJSONAtomic(filepath.Join(dir, PretrainResultFile), pretrainFile{Fingerprint: pl.preFP, Data: pl.preData, Result: *res}); err != nil {
 			return nil, fmt.Errorf("ssl: Pretrain: %w", err)
 		}
 	}
@@ -389,20 +421,16 @@ func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, features *
 	return loss / float64(n), score / float64(n), feats, nil
 }
 
-func sanitizeEpochs(es []EpochStats) []EpochStats {
-	out := make([]EpochStats, len(es))
-	for i, e := range es {
-		e.LR, e.Loss, e.Accuracy = finiteOr0(e.LR), finiteOr0(e.Loss), finiteOr0(e.Accuracy)
-		e.ValLoss, e.ValScore, e.Seconds = finiteOr0(e.ValLoss), finiteOr0(e.ValScore), finiteOr0(e.Seconds)
-		out[i] = e
+// stepError names the stage, epoch and step of a failed training step; a non-finite
+// loss or gradient becomes a *NonFiniteError (matching ErrNonFinite).
+func stepError(stage string, nl, run, epoch, step int, err error) error {
+	var oe *optim.NonFiniteError
+	if errors.As(err, &oe) {
+		return &NonFiniteError{Stage: stage, NLabels: nl, Run: run, Epoch: epoch + 1,
+			What: fmt.Sprintf("training %s at step %d", oe.What, step+1), Value: float64(oe.Value), Err: err}
 	}
-	return out
+	return fmt.Errorf("%s: epoch %d, step %d: %w", stageName(stage, nl, run), epoch+1, step+1, err)
 }
 
-func sanitizePretrain(r PretrainResult) PretrainResult {
-	r.Epochs = sanitizeEpochs(r.Epochs)
-	if math.IsNaN(r.Best) || math.IsInf(r.Best, 0) {
-		r.Best = 0
-	}
-	return r
-}
+// metaStartLoss is the checkpoint metadata key of the loss of a stage's first step.
+const metaStartLoss = "start_loss"

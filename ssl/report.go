@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 
@@ -136,11 +135,12 @@ type Summary struct {
 }
 
 // Summary returns the summary of method on the budget nLabels, and false when no run of it
-// has finished.
+// has finished. A run holding a NaN or infinite test number (Evaluate never makes one;
+// a hand-made report might) is left out of every mean.
 func (r *Report) Summary(method string, nLabels int) (Summary, bool) {
 	var acc, loss, secs []float64
 	for _, run := range r.Runs {
-		if run.Method == method && run.NLabels == nLabels {
+		if run.Method == method && run.NLabels == nLabels && finite(run.TestAccuracy) && finite(run.TestLoss) && finite(run.Seconds) {
 			acc = append(acc, run.TestAccuracy)
 			loss = append(loss, run.TestLoss)
 			secs = append(secs, run.Seconds)
@@ -295,8 +295,11 @@ func (r *Report) runsPerBudget() string {
 var CSVHeader = []string{"method", "n_labels", "run", "test_accuracy", "test_loss", "seconds", "epochs"}
 
 // WriteCSV writes one row per finished downstream run, with the header CSVHeader, in the
-// order of Runs.
+// order of Runs. A report holding a NaN or infinite number is not written (ErrNonFinite).
 func (r *Report) WriteCSV(w io.Writer) error {
+	if err := r.checkFinite(); err != nil {
+		return fmt.Errorf("ssl: WriteCSV: %w", err)
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
@@ -314,31 +317,19 @@ func (r *Report) WriteCSV(w io.Writer) error {
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-// WriteJSON writes the whole report, histories included, as indented JSON. Non-finite
-// numbers, which JSON cannot hold, are written as 0.
+// WriteJSON writes the whole report, histories included, as indented JSON. A report
+// holding a NaN or infinite number (Evaluate never makes one) is not written: the error
+// matches ErrNonFinite and names the number.
 func (r *Report) WriteJSON(w io.Writer) error {
-	c := *r
-	if c.Pretrain != nil {
-		p := sanitizePretrain(*c.Pretrain)
-		c.Pretrain = &p
+	if err := r.checkFinite(); err != nil {
+		return fmt.Errorf("ssl: WriteJSON: %w", err)
 	}
-	c.Runs = make([]RunResult, len(r.Runs))
-	for i, run := range r.Runs {
-		c.Runs[i] = sanitizeRun(run)
-	}
-	b, err := json.MarshalIndent(&c, "", "  ")
+	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-func finiteOr0(v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0
-	}
-	return v
 }
 
 // ReadReportJSON reads a report written by WriteJSON.

@@ -53,6 +53,13 @@ func (t *tracker) observe(p ssl.Progress) (stageKey, bool) {
 	return k, true
 }
 
+// stages returns the stages that trained (or started) in this session, in order.
+func (t *tracker) stages() []stageKey {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.order)
+}
+
 // trained returns whether pretraining ran (or continued) in this session and how many
 // downstream runs trained.
 func (t *tracker) trained() (pretrain bool, runs int) {

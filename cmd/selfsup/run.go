@@ -88,6 +88,9 @@ type runOptions struct {
 	resume   bool
 	threads  int
 	progress string
+	// changed lists the flags given on the command line that change the results (all
+	// but --out, --resume, --threads and --progress), for the hints of a failed resume.
+	changed []string
 }
 
 const runUsage = `usage: selfsup run [flags]
@@ -181,6 +184,13 @@ func parseRunArgs(args []string, stderr io.Writer) (runConfig, runOptions, error
 			return cfg, o, err
 		}
 	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "out", "resume", "threads", "progress":
+		default:
+			o.changed = append(o.changed, "--"+f.Name)
+		}
+	})
 	return cfg, o, nil
 }
 
@@ -494,6 +504,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		"budgets", cfg.Budgets, "runs", cfg.Runs, "out", o.out, "resume", o.resume, "load_seconds", time.Since(t0).Seconds())
 
 	// Training.
+	onDisk := runFilesOnDisk(ckpt)
 	rep, err := pipe.Evaluate(ctx, data.train, data.test, budgets)
 	if b != nil {
 		b.close()
@@ -502,16 +513,45 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// Only a configuration problem (found again by Evaluate) leaves no report.
 		return configError(err, o)
 	}
-	pretrained, trained := tr.trained()
+	// The summary counts what is on disk: the finished runs whose files were there before
+	// this session are read back, the others finished in it; a run stopped in flight is
+	// not a finished one.
+	pretrained, _ := tr.trained()
+	readBack, finished := 0, map[stageKey]bool{}
+	for _, run := range rep.Runs {
+		k := stageKey{run.Method, run.NLabels, run.Run}
+		finished[k] = true
+		if onDisk[runFileName(k)] {
+			readBack++
+		}
+	}
 	summary := fmt.Sprintf("%d of %d downstream runs trained in this session, %d read back from %s",
-		trained, len(rep.Runs), len(rep.Runs)-min(trained, len(rep.Runs)), ckpt)
+		len(rep.Runs)-readBack, len(rep.Runs), readBack, ckpt)
+	stopped := 0
+	for _, k := range tr.stages() {
+		if k.stage != "pretrain" && !finished[k] {
+			stopped++
+		}
+	}
+	if stopped > 0 {
+		summary += fmt.Sprintf("; %d stopped in flight (its last finished epoch is kept)", stopped)
+	}
 	switch {
 	case pretrained:
 		summary += "; pretraining ran in this session"
 	case rep.Pretrain != nil:
 		summary += "; pretraining read back"
 	}
-	files, werr := writeReport(o.out, rep)
+	var (
+		files []string
+		werr  error
+	)
+	if keep, why := keepReport(o.out, rep, err); keep {
+		// A failed resume never replaces a report holding more finished work.
+		say("%s left as it was: %s", filepath.Join(o.out, reportJSON), why)
+	} else {
+		files, werr = writeReport(o.out, rep)
+	}
 	// The table, partial after an interruption (its cells without finished runs read "–").
 	if perr := rep.WriteMarkdown(stdout); perr != nil && werr == nil {
 		werr = perr
@@ -521,7 +561,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errors.Join(err, werr)
 	}
 	if err != nil {
-		fin := len(rep.Runs)
+		// What is kept is what is on disk: the run files, whichever session wrote them.
+		fin := finishedOnDisk(ckpt)
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			say("interrupted: %d of %d downstream runs finished; they are kept in %s.", fin, totalRuns*methods, ckpt)
 			say("The partial report is in %s. Continue with:\n  selfsup run --resume --out %s", o.out, o.out)
@@ -535,16 +576,33 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// configError names the flag behind a problem the pipeline found before training.
+// configError names the flag behind a problem the pipeline found before training. A
+// checkpoint folder that does not fit gets the hint that applies: the flags given with
+// --resume when there were some, other data when the data differ.
 func configError(err error, o runOptions) error {
 	if err == nil {
 		return nil
 	}
+	var me *ssl.MismatchError
+	if errors.As(err, &me) {
+		cfgPath := filepath.Join(o.out, configFile)
+		switch {
+		case me.Kind == ssl.MismatchData && o.resume:
+			return fmt.Errorf("--resume: the results in %s were computed from other images or labels than --data gives now: %w; resume with the data they were computed from, or use another --out", o.out, err)
+		case me.Kind == ssl.MismatchData:
+			return fmt.Errorf("--out %s: %w", o.out, err)
+		case o.resume && len(o.changed) > 0:
+			return fmt.Errorf("--resume: the checkpoints in %s do not fit these settings: %w; resume with the settings of %s (leave out %s) or use another --out",
+				o.out, err, cfgPath, strings.Join(o.changed, " "))
+		case o.resume:
+			return fmt.Errorf("--resume: the checkpoints in %s do not fit the settings saved in %s, as this version of selfsup reads them: %w; use another --out", o.out, cfgPath, err)
+		}
+		return fmt.Errorf("--out %s: %w", o.out, err)
+	}
 	msg := err.Error()
 	if strings.Contains(msg, "CheckpointDir") {
 		if o.resume {
-			return fmt.Errorf("--resume: the checkpoints in %s do not fit these settings: %w; resume with the settings of %s (leave the flags out) or use another --out",
-				o.out, err, filepath.Join(o.out, configFile))
+			return fmt.Errorf("--resume: the checkpoints in %s cannot be resumed: %w", o.out, err)
 		}
 		return fmt.Errorf("--out %s: %w", o.out, err)
 	}
@@ -557,6 +615,51 @@ func configError(err error, o runOptions) error {
 		}
 	}
 	return fmt.Errorf("bad configuration: %w", err)
+}
+
+// keepReport reports whether the report files in out must be left as they are instead of
+// being replaced by rep, the outcome of a session that ended with err, and why: a failed
+// session never replaces a complete report, nor one holding more finished runs.
+func keepReport(out string, rep *ssl.Report, err error) (bool, string) {
+	if err == nil {
+		return false, ""
+	}
+	f, ferr := os.Open(filepath.Join(out, reportJSON))
+	if ferr != nil {
+		return false, ""
+	}
+	defer f.Close()
+	old, rerr := ssl.ReadReportJSON(f)
+	if rerr != nil {
+		return false, ""
+	}
+	switch {
+	case old.Complete:
+		return true, "it is complete and this session failed"
+	case len(old.Runs) > len(rep.Runs):
+		return true, fmt.Sprintf("it holds %d finished runs, this session's report %d", len(old.Runs), len(rep.Runs))
+	}
+	return false, ""
+}
+
+// finishedOnDisk counts the finished downstream runs kept in the checkpoint folder ckpt:
+// their result files.
+func finishedOnDisk(ckpt string) int { return len(runFilesOnDisk(ckpt)) }
+
+// runFilesOnDisk returns the names of the result files of finished downstream runs in
+// the checkpoint folder ckpt.
+func runFilesOnDisk(ckpt string) map[string]bool {
+	files, _ := filepath.Glob(filepath.Join(ckpt, ssl.RunsDir, "*.json"))
+	out := map[string]bool{}
+	for _, f := range files {
+		out[filepath.Base(f)] = true
+	}
+	return out
+}
+
+// runFileName is the name of the result file of the downstream run k.
+func runFileName(k stageKey) string {
+	return strings.TrimSuffix(ssl.ClassifierFile(k.stage, k.nLabels, k.run), ".safetensors") + ".json"
 }
 
 // checkOutDir checks that out can take a new run (missing or empty) or, with resume, holds

@@ -109,8 +109,22 @@ func TestRunEndToEndAndResume(t *testing.T) {
 		t.Errorf("resume with another model: err = %v", err)
 	}
 	if _, _, err = run(context.Background(), "run", "--resume", "--out", out, "--finetune-epochs", "2", "--progress", "log"); err == nil ||
-		!strings.Contains(err.Error(), "other settings") {
+		!strings.Contains(err.Error(), "other settings") || !strings.Contains(err.Error(), "leave out --finetune-epochs") {
 		t.Errorf("resume with other epochs: err = %v", err)
+	}
+
+	// A failed resume (the pretrained weights deleted) leaves the complete report as it
+	// was, and its hint does not blame flags that were not given.
+	reportBefore, _ := os.ReadFile(filepath.Join(out, "report.json"))
+	if err := os.Remove(filepath.Join(out, "checkpoints", ssl.PretrainedFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr3, err := run(context.Background(), "run", "--resume", "--out", out, "--progress", "log")
+	if err == nil || !strings.Contains(err.Error(), ssl.PretrainedFile) || strings.Contains(err.Error(), "leave") || strings.Contains(err.Error(), "these settings") {
+		t.Errorf("resume without the pretrained weights: err = %v\n%s", err, stderr3)
+	}
+	if reportAfter, _ := os.ReadFile(filepath.Join(out, "report.json")); string(reportAfter) != string(reportBefore) {
+		t.Errorf("a failed resume rewrote report.json:\n%s", reportAfter)
 	}
 }
 
@@ -151,6 +165,12 @@ func TestRunInterruptKeepsFinishedRuns(t *testing.T) {
 	f.Close()
 	if err != nil || rep.Complete || len(rep.Runs) != 1 || rep.Runs[0].Method != ssl.MethodSL {
 		t.Errorf("partial report: %+v, %v", rep, err)
+	}
+
+	// The summaries count finished runs: the one stopped in flight is not one.
+	if !strings.Contains(stderr, "1 of 1 downstream runs trained in this session, 0 read back") || !strings.Contains(stderr, "1 stopped in flight") ||
+		!strings.Contains(stderr, "interrupted: 1 of 8 downstream runs finished") {
+		t.Errorf("interrupted summary:\n%s", stderr)
 	}
 
 	stdout, stderr, err = run(context.Background(), "run", "--resume", "--out", out, "--progress", "log")

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/selfsup/selfsup/ssl"
 )
 
 // TestMain lets a test run the real program: with SELFSUP_TEST_MAIN=1 the test binary is
@@ -26,6 +28,16 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case "slowstop":
 		slowStop()
+	case "progress":
+		// The program, printing a line at the end of every epoch of every stage (after
+		// its checkpoint is saved), for the kill test to see what was done.
+		testProgress = func(p ssl.Progress) {
+			if p.Done != nil {
+				fmt.Fprintf(os.Stderr, "test-epoch-done %s %d %d %d\n", p.Stage, p.NLabels, p.Run, p.Epoch)
+			}
+		}
+		main()
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

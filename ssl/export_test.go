@@ -1,0 +1,4 @@
+package ssl
+
+// ContentHash exposes contentHash to the tests of package ssl_test.
+var ContentHash = contentHash
