@@ -20,7 +20,7 @@ func TestZeroPipelineIsAnError(t *testing.T) {
 	f := newFixture()
 	var zero ssl.Pipeline
 	var nilp *ssl.Pipeline
-	budgets := folds.LabelBudgets(64)
+	budgets := folds.Stratified(64)
 	for name, p := range map[string]*ssl.Pipeline{
 		"zero.Pretrain":          zero.Pretrain(pretext.Rotation(), f.pool),
 		"zero.CompareSupervised": zero.CompareSupervised(),
@@ -70,7 +70,7 @@ func TestNonFiniteTestLossIsAnError(t *testing.T) {
 	f := newFixture()
 	dir := t.TempDir()
 	rep, err := ssl.New(tinyNet{}, ssl.Seed(3), ssl.BatchSize(32), ssl.Epochs(1), ssl.CheckpointDir(dir)).CompareSupervised().
-		Evaluate(context.Background(), f.pool, nanImage{f.test, 17}, folds.LabelBudgets(64))
+		Evaluate(context.Background(), f.pool, nanImage{f.test, 17}, folds.Stratified(64))
 	var nf *ssl.NonFiniteError
 	if !errors.As(err, &nf) || !errors.Is(err, ssl.ErrNonFinite) {
 		t.Fatalf("error %v, want a *NonFiniteError", err)
@@ -91,7 +91,7 @@ func TestNonFiniteValidationLossIsAnError(t *testing.T) {
 	f := newFixture()
 	_, err := ssl.New(tinyNet{}, ssl.Seed(3), ssl.BatchSize(32), ssl.Epochs(2)).
 		Pretrain(pretext.Rotation(), f.pool, ssl.ValidationSet(nanImage{f.test, 3})).CompareSupervised().
-		Evaluate(context.Background(), f.pool, f.test, folds.LabelBudgets(64))
+		Evaluate(context.Background(), f.pool, f.test, folds.Stratified(64))
 	var nf *ssl.NonFiniteError
 	if !errors.As(err, &nf) || nf.Stage != "pretrain" || nf.Epoch != 1 || !strings.Contains(nf.What, "validation loss") {
 		t.Fatalf("error %v, want a *NonFiniteError for the validation loss of pretraining epoch 1", err)
@@ -102,7 +102,7 @@ func TestNonFiniteValidationLossIsAnError(t *testing.T) {
 func TestDivergenceIsAnError(t *testing.T) {
 	f := newFixture()
 	rep, err := ssl.New(tinyNet{}, ssl.Seed(3), ssl.BatchSize(16), ssl.Epochs(4), ssl.LearningRate(10), ssl.ConstantLR()).CompareSupervised().
-		Evaluate(context.Background(), f.pool, f.test, folds.LabelBudgets(64))
+		Evaluate(context.Background(), f.pool, f.test, folds.Stratified(64))
 	var de *ssl.DivergedError
 	if !errors.As(err, &de) || !errors.Is(err, ssl.ErrDiverged) {
 		t.Fatalf("error %v, want a *DivergedError", err)

@@ -83,7 +83,7 @@ func TestResumeRefusesOtherData(t *testing.T) {
 // with the numbers of an uninterrupted run, bit for bit.
 func TestDownstreamRunResumesFromItsLastEpoch(t *testing.T) {
 	f := newFixture()
-	f.budgets = folds.LabelBudgets(64)
+	f.budgets = folds.Stratified(64)
 	ref, err := f.evaluate(context.Background(), f.pipeline())
 	if err != nil {
 		t.Fatal(err)
