@@ -225,6 +225,14 @@ func allocState(a exec.Allocator, old opState, n int) (opState, error) {
 	return opState{data: d, free: a}, nil
 }
 
+// Release returns the op state that SetKernels allocated from an exec.Allocator to it,
+// and sets the ops of g back to CPU (with state in Go memory).
+func Release(g *G.ExprGraph) {
+	if g != nil {
+		_, _ = SetKernels(g, CPU{})
+	}
+}
+
 // SetKernels makes every op of this package in g compute with k instead of CPU (for
 // instance the kernels of another runtime, whose memory the ops' input and output
 // tensors must then be: see exec.WithAllocator). When k also implements exec.Allocator,
