@@ -1,7 +1,10 @@
 package optim
 
 import (
+	"fmt"
 	"math"
+
+	"github.com/selfsup/selfsup/internal/device"
 
 	"github.com/selfsup/selfsup/nn"
 )
@@ -31,16 +34,17 @@ type Adam struct {
 	slots slots
 	data  [][]float32
 	sl    []*slot
-	run   runner
+	kern  device.OptimizerKernels
 }
 
 // NewAdam returns an Adam optimizer.
 func NewAdam(opts ...Option) (*Adam, error) {
 	a := &Adam{cfg: config{beta1: 0.9, beta2: 0.999, eps: 1e-7}}
-	if err := build("Adam", &a.cfg, []string{"Beta1", "Beta2", "Epsilon", "PyTorchEpsilon", "WeightDecay", "L2", "Exclude"}, opts); err != nil {
+	if err := build("Adam", &a.cfg, []string{"Beta1", "Beta2", "Epsilon", "PyTorchEpsilon", "WeightDecay", "L2", "Exclude", "OnBackend"}, opts); err != nil {
 		return nil, err
 	}
-	a.slots = newSlots("adam", "m", "v")
+	a.slots = newSlots(a.cfg.backend, "adam", "m", "v")
+	a.kern = a.slots.be.NewOptimizerKernels()
 	return a, nil
 }
 
@@ -81,13 +85,17 @@ func (a *Adam) Step(lr float32, params []*nn.Param, grads [][]float32) error {
 			l2 = float32(c.l2)
 		}
 		s := a.sl[i]
+		var err error
 		if c.torchEps {
-			a.run.run(task{op: kAdamTorch, p: d, g: grads[i], a: s.bufs[0], b: s.bufs[1], f: [10]float32{
-				float32(c.beta1), float32(1 - c.beta1), float32(c.beta2), float32(1 - c.beta2),
-				float32(float64(lr) / bc1), float32(1 / math.Sqrt(bc2)), float32(c.eps), keep, l2}}, len(d))
+			err = a.kern.AdamTorch(d, grads[i], s.bufs[0], s.bufs[1],
+				float32(c.beta1), float32(1-c.beta1), float32(c.beta2), float32(1-c.beta2),
+				float32(float64(lr)/bc1), float32(1/math.Sqrt(bc2)), float32(c.eps), keep, l2)
 		} else {
-			a.run.run(task{op: kAdamKeras, p: d, g: grads[i], a: s.bufs[0], b: s.bufs[1], f: [10]float32{
-				float32(1 - c.beta1), float32(1 - c.beta2), float32(float64(lr) * math.Sqrt(bc2) / bc1), float32(c.eps), keep, l2}}, len(d))
+			err = a.kern.AdamKeras(d, grads[i], s.bufs[0], s.bufs[1],
+				float32(1-c.beta1), float32(1-c.beta2), float32(float64(lr)*math.Sqrt(bc2)/bc1), float32(c.eps), keep, l2)
+		}
+		if err != nil {
+			return fmt.Errorf("optim: adam: parameter %q: %w", p.Name, err)
 		}
 	}
 	a.slots.iter++

@@ -17,6 +17,9 @@
 // functional options (Beta1, Momentum, WeightDecay, Exclude, ...); an option that does not
 // apply to an optimizer is an error, not silently ignored.
 //
+// The updates run as kernels of a backend (internal/device; the CPU unless OnBackend
+// says otherwise), which also holds the optimizer's state.
+//
 // Non-trainable parameters (batch-norm moving statistics) are skipped. Step checks all
 // lengths before touching anything and its errors name the parameter. After the first
 // step a Step allocates nothing. Parameters of more than 32,768 elements are split over

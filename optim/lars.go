@@ -1,7 +1,10 @@
 package optim
 
 import (
+	"fmt"
 	"math"
+
+	"github.com/selfsup/selfsup/internal/device"
 
 	"github.com/selfsup/selfsup/nn"
 )
@@ -25,16 +28,17 @@ type LARS struct {
 	slots slots
 	data  [][]float32
 	sl    []*slot
-	run   runner
+	kern  device.OptimizerKernels
 }
 
 // NewLARS returns a LARS optimizer.
 func NewLARS(opts ...Option) (*LARS, error) {
 	l := &LARS{cfg: config{momentum: 0.9, eta: 0.001, exclude: ExcludeRank1}}
-	if err := build("LARS", &l.cfg, []string{"Momentum", "Nesterov", "WeightDecay", "Eta", "PaperTrustRatio", "Exclude"}, opts); err != nil {
+	if err := build("LARS", &l.cfg, []string{"Momentum", "Nesterov", "WeightDecay", "Eta", "PaperTrustRatio", "Exclude", "OnBackend"}, opts); err != nil {
 		return nil, err
 	}
-	l.slots = newSlots("lars", "momentum")
+	l.slots = newSlots(l.cfg.backend, "lars", "momentum")
+	l.kern = l.slots.be.NewOptimizerKernels()
 	return l, nil
 }
 
@@ -60,24 +64,8 @@ func (l *LARS) TrustRatio(w, g []float32, excluded bool) float64 {
 	if len(w) != len(g) {
 		return math.NaN()
 	}
-	ww, gg, wg := l.run.dots(w, g)
-	return l.trust(ww, gg, wg)
-}
-
-func (l *LARS) trust(ww, gg, wg float64) float64 {
-	c := &l.cfg
-	wn := math.Sqrt(ww)
-	var den float64
-	if c.paperTrust {
-		den = math.Sqrt(gg) + c.weightDecay*wn
-	} else {
-		// ||g + wd*w||² = ||g||² + 2wd<w,g> + wd²||w||²
-		den = math.Sqrt(max(0, gg+2*c.weightDecay*wg+c.weightDecay*c.weightDecay*ww))
-	}
-	if wn > 0 && den > 0 {
-		return c.eta * wn / den
-	}
-	return 1
+	ww, gg, wg := device.Dots(w, g)
+	return device.LARSTrust(ww, gg, wg, l.cfg.eta, l.cfg.weightDecay, l.cfg.paperTrust)
 }
 
 // Step applies one LARS update with learning rate lr; see Optimizer.
@@ -96,14 +84,11 @@ func (l *LARS) Step(lr float32, params []*nn.Param, grads [][]float32) error {
 		if d == nil {
 			continue
 		}
-		excluded := c.exclude != nil && c.exclude(p)
-		wd, r := float32(0), 1.0
-		if !excluded {
-			wd = float32(c.weightDecay)
-			ww, gg, wg := l.run.dots(d, grads[i])
-			r = l.trust(ww, gg, wg)
+		lc := device.LARSConfig{LR: lr, Momentum: float32(c.momentum), WeightDecay: c.weightDecay, Eta: c.eta,
+			PaperTrust: c.paperTrust, Nesterov: c.nesterov, Excluded: c.exclude != nil && c.exclude(p)}
+		if err := l.kern.LARS(d, grads[i], l.sl[i].bufs[0], lc); err != nil {
+			return fmt.Errorf("optim: lars: parameter %q: %w", p.Name, err)
 		}
-		l.run.run(task{op: kLARS, p: d, g: grads[i], a: l.sl[i].bufs[0], f: [10]float32{float32(c.momentum), float32(float64(lr) * r), wd}, flag: c.nesterov}, len(d))
 	}
 	l.slots.iter++
 	return nil

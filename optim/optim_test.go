@@ -435,6 +435,9 @@ func allOptimizers(t testing.TB) []Optimizer {
 	return []Optimizer{a, at, s, sp, l}
 }
 
+// block is the CPU optimizer kernels' block of elements (internal/device).
+const block = 1 << 15
+
 func TestStepAllocatesNothing(t *testing.T) {
 	ps, gs := bigParams(t, 5*block+123) // split across workers where GOMAXPROCS > 1
 	for _, o := range allOptimizers(t) {

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/selfsup/selfsup/nn"
 	"gorgonia.org/tensor"
+
+	"github.com/selfsup/selfsup/internal/device"
+	"github.com/selfsup/selfsup/nn"
 )
 
 // Optimizer updates parameters in place from their gradients.
@@ -74,8 +76,9 @@ func paramData(p *nn.Param, i int) ([]float32, error) {
 // slots is the per-parameter state shared by the optimizers: k float32 buffers per
 // parameter, each as long as the parameter.
 type slots struct {
-	kind  string   // optimizer name
-	names []string // slot names, e.g. {"m", "v"}
+	be    device.Backend // where the buffers live and the kernels run
+	kind  string         // optimizer name
+	names []string       // slot names, e.g. {"m", "v"}
 	byKey map[string]*slot
 	order []*slot // creation order, for State
 	iter  int64
@@ -89,8 +92,29 @@ type slot struct {
 	seen  int64 // iteration at which the slot was last used, to catch duplicate names
 }
 
-func newSlots(kind string, names ...string) slots {
-	return slots{kind: kind, names: names, byKey: map[string]*slot{}}
+func newSlots(be device.Backend, kind string, names ...string) slots {
+	if be == nil {
+		be = device.CPU{}
+	}
+	return slots{be: be, kind: kind, names: names, byKey: map[string]*slot{}}
+}
+
+// alloc returns n zeroed elements of the backend's memory.
+func (s *slots) alloc(n int) ([]float32, error) {
+	b, err := device.AllocFloat32(s.be, n)
+	if err != nil {
+		return nil, fmt.Errorf("optim: %s: allocating optimizer state: %w", s.kind, err)
+	}
+	return b, nil
+}
+
+// free returns a slot's buffers to the backend.
+func (s *slots) free(st *slot) {
+	for _, b := range st.bufs {
+		if b != nil {
+			s.be.Free(b)
+		}
+	}
 }
 
 // prepare validates a Step's arguments and returns, for each parameter, its data and its
@@ -144,7 +168,15 @@ func (s *slots) prepare(params []*nn.Param, grads [][]float32, data [][]float32,
 			}
 			st := &slot{param: p.Name, shape: append([]int(nil), p.Value.Shape()...), seen: stamp}
 			for range s.names {
-				st.bufs = append(st.bufs, make([]float32, len(data[i])))
+				b, err := s.alloc(len(data[i]))
+				if err != nil {
+					s.free(st)
+					for _, c := range created {
+						s.free(c)
+					}
+					return nil, nil, err
+				}
+				st.bufs = append(st.bufs, b)
 			}
 			created[p.Name] = st
 			sl[i] = st
@@ -159,11 +191,20 @@ func (s *slots) prepare(params []*nn.Param, grads [][]float32, data [][]float32,
 	return data, sl, nil
 }
 
+// state returns the slots, aliasing the buffers on a host backend and as host copies
+// otherwise (an error of such a copy leaves the tensor's Data nil).
 func (s *slots) state() State {
 	st := State{Iterations: s.iter}
 	for _, sl := range s.order {
 		for k, n := range s.names {
-			st.Tensors = append(st.Tensors, Tensor{Name: s.kind + "/" + n + "/" + sl.param, Shape: sl.shape, Data: sl.bufs[k]})
+			data := sl.bufs[k]
+			if !s.be.Host() {
+				data = make([]float32, len(sl.bufs[k]))
+				if err := s.be.CopyOut(data, sl.bufs[k]); err != nil {
+					data = nil
+				}
+			}
+			st.Tensors = append(st.Tensors, Tensor{Name: s.kind + "/" + n + "/" + sl.param, Shape: sl.shape, Data: data})
 		}
 	}
 	return st
@@ -219,7 +260,7 @@ func (s *slots) load(params []*nn.Param, in State) error {
 		if st.bufs[slotIdx] != nil {
 			return fmt.Errorf("optim: %s: state tensor %q given twice", s.kind, t.Name)
 		}
-		st.bufs[slotIdx] = append([]float32(nil), t.Data...)
+		st.bufs[slotIdx] = t.Data // the caller's; copied below once all is checked
 	}
 	for _, st := range order {
 		for k, b := range st.bufs {
@@ -227,6 +268,29 @@ func (s *slots) load(params []*nn.Param, in State) error {
 				return fmt.Errorf("optim: %s: state for parameter %q lacks slot %q", s.kind, st.param, s.names[k])
 			}
 		}
+	}
+	for i, st := range order {
+		for k, src := range st.bufs {
+			b, err := s.alloc(len(src))
+			if err == nil {
+				if err = s.be.CopyIn(b, src); err != nil {
+					s.be.Free(b)
+				}
+			}
+			if err != nil {
+				for _, done := range order[:i] {
+					s.free(done)
+				}
+				for j := range k {
+					s.be.Free(st.bufs[j])
+				}
+				return err
+			}
+			st.bufs[k] = b
+		}
+	}
+	for _, old := range s.order {
+		s.free(old)
 	}
 	s.byKey, s.order, s.iter = fresh, order, in.Iterations
 	return nil

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/selfsup/selfsup/internal/device"
 	"github.com/selfsup/selfsup/nn"
 )
 
@@ -26,6 +27,21 @@ type config struct {
 	paperTrust        bool
 	exclude           func(*nn.Param) bool
 	excludeSet        bool
+	backend           device.Backend
+}
+
+// OnBackend makes an optimizer keep its state in b's memory and run its updates with
+// b's kernels; the parameters and gradients handed to Step must then be b's memory too.
+// The default is the CPU backend. It applies to Adam, SGD and LARS; State then returns
+// host copies of the state when b's memory is not host memory.
+func OnBackend(b device.Backend) Option {
+	return Option{"OnBackend", func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("optim: OnBackend: nil backend")
+		}
+		c.backend = b
+		return nil
+	}}
 }
 
 func finiteNonNeg(name string, v float64) error {

@@ -1,6 +1,11 @@
 package optim
 
-import "github.com/selfsup/selfsup/nn"
+import (
+	"fmt"
+
+	"github.com/selfsup/selfsup/internal/device"
+	"github.com/selfsup/selfsup/nn"
+)
 
 // SGD is stochastic gradient descent with optional momentum, in Keras' form:
 //
@@ -19,20 +24,21 @@ type SGD struct {
 	slots slots
 	data  [][]float32
 	sl    []*slot
-	run   runner
+	kern  device.OptimizerKernels
 }
 
 // NewSGD returns an SGD optimizer.
 func NewSGD(opts ...Option) (*SGD, error) {
 	s := &SGD{}
-	if err := build("SGD", &s.cfg, []string{"Momentum", "Nesterov", "WeightDecay", "L2", "Exclude"}, opts); err != nil {
+	if err := build("SGD", &s.cfg, []string{"Momentum", "Nesterov", "WeightDecay", "L2", "Exclude", "OnBackend"}, opts); err != nil {
 		return nil, err
 	}
 	if s.cfg.momentum > 0 {
-		s.slots = newSlots("sgd", "momentum")
+		s.slots = newSlots(s.cfg.backend, "sgd", "momentum")
 	} else {
-		s.slots = newSlots("sgd")
+		s.slots = newSlots(s.cfg.backend, "sgd")
 	}
+	s.kern = s.slots.be.NewOptimizerKernels()
 	return s, nil
 }
 
@@ -69,10 +75,14 @@ func (s *SGD) Step(lr float32, params []*nn.Param, grads [][]float32) error {
 			keep = float32(1 - float64(lr)*c.weightDecay)
 			l2 = float32(c.l2)
 		}
+		var err error
 		if c.momentum > 0 {
-			s.run.run(task{op: kSGDMomentum, p: d, g: grads[i], a: s.sl[i].bufs[0], f: [10]float32{float32(c.momentum), lr, keep, l2}, flag: c.nesterov}, len(d))
+			err = s.kern.SGDMomentum(d, grads[i], s.sl[i].bufs[0], float32(c.momentum), lr, keep, l2, c.nesterov)
 		} else {
-			s.run.run(task{op: kSGDPlain, p: d, g: grads[i], f: [10]float32{lr, keep, l2}}, len(d))
+			err = s.kern.SGDPlain(d, grads[i], lr, keep, l2)
+		}
+		if err != nil {
+			return fmt.Errorf("optim: sgd: parameter %q: %w", p.Name, err)
 		}
 	}
 	s.slots.iter++

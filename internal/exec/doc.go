@@ -56,6 +56,17 @@
 //		}
 //	}
 //
+// Memory: the planned buffers come from an Allocator (WithAllocator; Go memory by
+// default), so that a device runtime (internal/device) places them where its kernels
+// run; Close returns them. The machine itself treats a buffer as a handle: it hands
+// buffers and views of them (sub-slices) to ops and never reads their elements, except
+// where Stats counts host work: Copy and InPlace steps (stock gorgonia ops, which compute
+// on the host and whose results or inputs are copied with Go's copy) and Adopt steps
+// (scalar outputs and constants, which stay gorgonia values in Go memory). A graph of the
+// project's ops has only Prealloc and View steps apart from its scalars (losses, the
+// gradient seed): on a backend whose memory is not the host's, those scalars are what
+// still needs planning as one-element buffers (see internal/device).
+//
 // Ops that run under a Machine must not keep pointers to their input or
 // output values past their own call: a buffer is reused as soon as the graph
 // no longer reads it. Whatever a gradient op needs from the forward pass must

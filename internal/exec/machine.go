@@ -24,6 +24,8 @@ type Machine struct {
 	valid    bool // the last Run completed
 	copies   int  // results copied into a planned buffer during the last Run
 	copied   int64
+	alloc    Allocator
+	closed   bool
 }
 
 // mode says how a step computes its node's value.
@@ -128,6 +130,9 @@ func (e *NodeError) Unwrap() error { return e.Err }
 func (m *Machine) Run(ctx context.Context) error {
 	m.valid = false
 	m.copies, m.copied = 0, 0
+	if m.closed {
+		return errors.New("exec: Run on a closed machine")
+	}
 	for _, i := range m.inputs {
 		s := &m.slots[i]
 		v := s.node.Value()

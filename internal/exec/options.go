@@ -13,6 +13,7 @@ type config struct {
 	keepAll   bool
 	noFusion  bool
 	noReplace bool
+	alloc     Allocator
 }
 
 // Outputs restricts execution to the given nodes and their ancestors (for

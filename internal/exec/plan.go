@@ -201,7 +201,10 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 		order = kept
 	}
 
-	m := &Machine{g: g, index: make(map[int64]int, len(order))}
+	m := &Machine{g: g, index: make(map[int64]int, len(order)), alloc: c.alloc}
+	if m.alloc == nil {
+		m.alloc = HostAllocator{}
+	}
 	m.slots = make([]slot, len(order))
 	kids := make([][]int, len(order))
 	consumers := make([]int, len(order))
@@ -390,9 +393,8 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 	}
 
 	// Allocate the arenas and the headers over them.
-	for a := range m.arenas {
-		ar := &m.arenas[a]
-		ar.data = reflect.MakeSlice(reflect.SliceOf(ar.dtype.Type), ar.size, ar.size).Interface()
+	if err := m.allocate(); err != nil {
+		return nil, err
 	}
 	for si := range m.steps {
 		st := &m.steps[si]

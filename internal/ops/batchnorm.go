@@ -2,10 +2,11 @@ package ops
 
 import (
 	"fmt"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/selfsup/selfsup/internal/exec"
 )
 
 // BatchNormConfig holds the settings of a batch normalization.
@@ -32,6 +33,7 @@ type batchNormOp struct {
 	base
 	cfg          BatchNormConfig
 	n, c, s      int
+	state        opState   // the memory of the five [C] vectors below
 	mean, invstd []float32 // statistics of the last forward run
 	variance     []float32
 	scale, shift []float32
@@ -59,12 +61,13 @@ func BatchNorm(x, gamma, beta, movingMean, movingVar *G.Node, cfg BatchNormConfi
 	if !(cfg.Epsilon > 0) || !(cfg.Momentum >= 0 && cfg.Momentum <= 1) {
 		return nil, fmt.Errorf("batchNorm: epsilon %g must be > 0 and momentum %g in [0, 1]", cfg.Epsilon, cfg.Momentum)
 	}
-	op := &batchNormOp{cfg: cfg, n: n, c: c, s: s,
-		mean: make([]float32, c), invstd: make([]float32, c), variance: make([]float32, c),
-		scale: make([]float32, c), shift: make([]float32, c)}
+	op := &batchNormOp{cfg: cfg, n: n, c: c, s: s}
 	vs := tensor.Shape{c}
 	op.base = newBase(op, "batchNorm", fmt.Sprintf("train=%v,m=%g,eps=%g,unbiased=%v", cfg.Training, cfg.Momentum, cfg.Epsilon, cfg.UnbiasedMovingVariance),
 		true, x.Shape(), x.Shape(), vs, vs, vs, vs)
+	if err := op.setKernels(op.kern); err != nil {
+		return nil, fmt.Errorf("batchNorm: %w", err)
+	}
 	return apply(op, x, gamma, beta, movingMean, movingVar)
 }
 
@@ -86,36 +89,39 @@ func (op *batchNormOp) forward(out []float32, in [][]float32, relu bool) error {
 // prepare sets the statistics the op keeps for its gradient ops and the per-channel
 // scale and shift of the normalization: in training from x's batch statistics (and
 // folds them into the moving statistics mm and mv), otherwise from mm and mv (x unused).
+// All of it runs as kernels on the kernels' memory.
 func (op *batchNormOp) prepare(x, gamma, beta, mm, mv []float32) error {
-	eps := float64(op.cfg.Epsilon)
+	k := op.kern
 	if op.cfg.Training {
-		if err := op.kern.ChannelMoments(op.n, op.c, op.s, x, op.mean, op.variance); err != nil {
+		if err := k.ChannelMoments(op.n, op.c, op.s, x, op.mean, op.variance); err != nil {
 			return err
 		}
-		m := float32(op.cfg.Momentum)
 		total := op.n * op.s
 		corr := float32(1)
 		if op.cfg.UnbiasedMovingVariance && total > 1 {
 			corr = float32(total) / float32(total-1)
 		}
-		for ch := range op.c {
-			mm[ch] = mm[ch]*m + op.mean[ch]*(1-m)
-			mv[ch] = mv[ch]*m + op.variance[ch]*corr*(1-m)
-			op.invstd[ch] = float32(1 / math.Sqrt(float64(op.variance[ch])+eps))
+		if err := k.BatchNormUpdate(op.c, op.cfg.Momentum, corr, op.cfg.Epsilon, op.mean, op.variance, mm, mv, op.invstd); err != nil {
+			return err
 		}
-	} else {
-		for ch := range op.c {
-			if mv[ch] < 0 {
-				return fmt.Errorf("moving variance of channel %d is negative (%g)", ch, mv[ch])
-			}
-			op.mean[ch] = mm[ch]
-			op.invstd[ch] = float32(1 / math.Sqrt(float64(mv[ch])+eps))
-		}
+	} else if err := k.BatchNormFixed(op.c, op.cfg.Epsilon, mm, mv, op.mean, op.invstd); err != nil {
+		return err
 	}
-	for ch := range op.c {
-		op.scale[ch] = gamma[ch] * op.invstd[ch]
-		op.shift[ch] = beta[ch] - op.mean[ch]*op.scale[ch]
+	return k.BatchNormAffine(op.c, gamma, beta, op.mean, op.invstd, op.scale, op.shift)
+}
+
+// setKernels implements kernelUser: the statistics the op keeps live in k's memory when
+// k allocates (see SetKernels).
+func (op *batchNormOp) setKernels(k Kernels) error {
+	a, _ := k.(exec.Allocator)
+	st, err := allocState(a, op.state, 5*op.c)
+	if err != nil {
+		return err
 	}
+	op.kern, op.state = k, st
+	c := op.c
+	d := st.data
+	op.mean, op.invstd, op.variance, op.scale, op.shift = d[:c:c], d[c:2*c:2*c], d[2*c:3*c:3*c], d[3*c:4*c:4*c], d[4*c:5*c:5*c]
 	return nil
 }
 
@@ -217,6 +223,5 @@ func pickRow(x *G.Node, row int) (*G.Node, error) {
 }
 
 func (op *pickRowOp) run(out []float32, in [][]float32) error {
-	copy(out, in[0][op.row*op.cols:(op.row+1)*op.cols])
-	return nil
+	return op.kern.Copy(out, in[0][op.row*op.cols:(op.row+1)*op.cols])
 }

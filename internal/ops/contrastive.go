@@ -15,12 +15,6 @@ import (
 
 func fmtF(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }
 
-// scalarOut stores a kernel's scalar result.
-func scalarOut(out []float32, l float32, err error) error {
-	out[0] = l
-	return err
-}
-
 // supConOp is the supervised contrastive loss of the logits [M,M] and labels [M].
 type supConOp struct {
 	base
@@ -57,8 +51,7 @@ func SupConLoss(logits, labels *G.Node) (*G.Node, error) {
 }
 
 func (op *supConOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.SupCon(op.m, in[0], in[1])
-	return scalarOut(out, l, err)
+	return op.kern.SupCon(op.m, in[0], in[1], out)
 }
 
 // DiffWRT implements gorgonia.SDOp: the logits only.
@@ -78,7 +71,7 @@ type supConGradOp struct {
 }
 
 func (op *supConGradOp) run(out []float32, in [][]float32) error {
-	return op.kern.SupConGrad(op.m, in[2][0], in[0], in[1], out)
+	return op.kern.SupConGrad(op.m, in[2], in[0], in[1], out)
 }
 
 // infoNCEOp is the cross-entropy of [pos_i, neg_i]·scale against class 0.
@@ -112,8 +105,7 @@ func InfoNCELoss(pos, neg *G.Node, scale float32) (*G.Node, error) {
 }
 
 func (op *infoNCEOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.InfoNCE(op.n, op.k, op.scale, in[0], in[1])
-	return scalarOut(out, l, err)
+	return op.kern.InfoNCE(op.n, op.k, op.scale, in[0], in[1], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -143,7 +135,7 @@ type infoNCEGradOp struct {
 }
 
 func (op *infoNCEGradOp) run(out []float32, in [][]float32) error {
-	return op.kern.InfoNCEGrad(op.n, op.k, op.scale, in[2][0], in[0], in[1], out[:op.n], out[op.n:])
+	return op.kern.InfoNCEGrad(op.n, op.k, op.scale, in[2], in[0], in[1], out[:op.n], out[op.n:])
 }
 
 // diagCEOp is the mean cross-entropy of the rows of [N,N] logits against their diagonal.
@@ -168,8 +160,7 @@ func DiagonalCrossEntropy(logits *G.Node) (*G.Node, error) {
 }
 
 func (op *diagCEOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.DiagonalCrossEntropy(op.n, in[0])
-	return scalarOut(out, l, err)
+	return op.kern.DiagonalCrossEntropy(op.n, in[0], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -189,7 +180,7 @@ type diagCEGradOp struct {
 }
 
 func (op *diagCEGradOp) run(out []float32, in [][]float32) error {
-	return op.kern.DiagonalCrossEntropyGrad(op.n, in[1][0], in[0], out)
+	return op.kern.DiagonalCrossEntropyGrad(op.n, in[1], in[0], out)
 }
 
 // nearestOp picks, for each row of z, the support row of highest cosine similarity.
@@ -306,8 +297,7 @@ func CrossCorrelationLoss(c *G.Node, lambda float32) (*G.Node, error) {
 }
 
 func (op *crossCorrOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.CrossCorrelationLoss(op.d, op.lambda, in[0])
-	return scalarOut(out, l, err)
+	return op.kern.CrossCorrelationLoss(op.d, op.lambda, in[0], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -328,7 +318,7 @@ type crossCorrGradOp struct {
 }
 
 func (op *crossCorrGradOp) run(out []float32, in [][]float32) error {
-	return op.kern.CrossCorrelationLossGrad(op.d, op.lambda, in[1][0], in[0], out)
+	return op.kern.CrossCorrelationLossGrad(op.d, op.lambda, in[1], in[0], out)
 }
 
 // mseOp is mean((a-b)²).
@@ -352,8 +342,7 @@ func MeanSquaredError(a, b *G.Node) (*G.Node, error) {
 }
 
 func (op *mseOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.MeanSquaredError(in[0], in[1])
-	return scalarOut(out, l, err)
+	return op.kern.MeanSquaredError(in[0], in[1], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -381,7 +370,7 @@ type subScaleOp struct {
 }
 
 func (op *subScaleOp) run(out []float32, in [][]float32) error {
-	return op.kern.SubScale(op.alpha*in[2][0], in[0], in[1], out)
+	return op.kern.SubScale(op.alpha, in[2], in[0], in[1], out)
 }
 
 // varHingeOp is mean_j relu(1 - sqrt(var_j + eps)) over the columns of [N,D].
@@ -411,8 +400,7 @@ func VarianceHinge(z *G.Node, eps float32) (*G.Node, error) {
 }
 
 func (op *varHingeOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.VarianceHinge(op.n, op.d, op.eps, in[0])
-	return scalarOut(out, l, err)
+	return op.kern.VarianceHinge(op.n, op.d, op.eps, in[0], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -433,7 +421,7 @@ type varHingeGradOp struct {
 }
 
 func (op *varHingeGradOp) run(out []float32, in [][]float32) error {
-	return op.kern.VarianceHingeGrad(op.n, op.d, op.eps, in[1][0], in[0], out)
+	return op.kern.VarianceHingeGrad(op.n, op.d, op.eps, in[1], in[0], out)
 }
 
 // covOffDiagOp is Σ_{i≠j} Cov_ij² / D of the columns of [N,D].
@@ -459,8 +447,7 @@ func CovarianceOffDiagonal(z *G.Node) (*G.Node, error) {
 }
 
 func (op *covOffDiagOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.CovarianceOffDiagonal(op.n, op.d, in[0])
-	return scalarOut(out, l, err)
+	return op.kern.CovarianceOffDiagonal(op.n, op.d, in[0], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -480,5 +467,5 @@ type covOffDiagGradOp struct {
 }
 
 func (op *covOffDiagGradOp) run(out []float32, in [][]float32) error {
-	return op.kern.CovarianceOffDiagonalGrad(op.n, op.d, in[1][0], in[0], out)
+	return op.kern.CovarianceOffDiagonalGrad(op.n, op.d, in[1], in[0], out)
 }

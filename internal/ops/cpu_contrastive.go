@@ -64,8 +64,8 @@ func supConPositives(row, labels []float32, i int) (int, float64) {
 	return cnt, sum
 }
 
-// SupCon implements Kernels.
-func (CPU) SupCon(m int, logits, labels []float32) (float32, error) {
+// supConValue is SupCon's value.
+func (CPU) supConValue(m int, logits, labels []float32) (float32, error) {
 	if err := finiteLabels(labels[:m]); err != nil {
 		return 0, err
 	}
@@ -87,7 +87,8 @@ func (CPU) SupCon(m int, logits, labels []float32) (float32, error) {
 }
 
 // SupConGrad implements Kernels.
-func (CPU) SupConGrad(m int, g float32, logits, labels, dlogits []float32) error {
+func (CPU) SupConGrad(m int, gs []float32, logits, labels, dlogits []float32) error {
+	g := gs[0]
 	if err := finiteLabels(labels[:m]); err != nil {
 		return err
 	}
@@ -127,8 +128,8 @@ func infoNCERow(scale float64, pos float32, neg []float32) (mx, lse float64) {
 	return mx, math.Log(sum)
 }
 
-// InfoNCE implements Kernels.
-func (CPU) InfoNCE(n, k int, scale float32, pos, neg []float32) (float32, error) {
+// infoNCEValue is InfoNCE's value.
+func (CPU) infoNCEValue(n, k int, scale float32, pos, neg []float32) (float32, error) {
 	per := scratch64.get(n)
 	defer scratch64.put(per)
 	s := float64(scale)
@@ -142,7 +143,8 @@ func (CPU) InfoNCE(n, k int, scale float32, pos, neg []float32) (float32, error)
 }
 
 // InfoNCEGrad implements Kernels: one pass stores the exponentials, a second scales them.
-func (CPU) InfoNCEGrad(n, k int, scale, g float32, pos, neg, dpos, dneg []float32) error {
+func (CPU) InfoNCEGrad(n, k int, scale float32, gs []float32, pos, neg, dpos, dneg []float32) error {
+	g := gs[0]
 	s := float64(scale)
 	c := float64(g) * s / float64(n)
 	parFor(n, rowChunk(k), func(lo, hi int) {
@@ -169,8 +171,8 @@ func (CPU) InfoNCEGrad(n, k int, scale, g float32, pos, neg, dpos, dneg []float3
 	return nil
 }
 
-// DiagonalCrossEntropy implements Kernels.
-func (CPU) DiagonalCrossEntropy(n int, logits []float32) (float32, error) {
+// diagonalCrossEntropyValue is DiagonalCrossEntropy's value.
+func (CPU) diagonalCrossEntropyValue(n int, logits []float32) (float32, error) {
 	per := scratch64.get(n)
 	defer scratch64.put(per)
 	parFor(n, rowChunk(n), func(lo, hi int) {
@@ -184,7 +186,8 @@ func (CPU) DiagonalCrossEntropy(n int, logits []float32) (float32, error) {
 }
 
 // DiagonalCrossEntropyGrad implements Kernels.
-func (CPU) DiagonalCrossEntropyGrad(n int, g float32, logits, dlogits []float32) error {
+func (CPU) DiagonalCrossEntropyGrad(n int, gs []float32, logits, dlogits []float32) error {
+	g := gs[0]
 	scale := float64(g) / float64(n)
 	parFor(n, rowChunk(n), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -295,8 +298,8 @@ func (c CPU) StandardizeGrad(n, d int, eps float32, x, dy, dx []float32) error {
 	return c.BatchNormGradInput(n, d, 1, true, x, dy, mean, invstd, ones, dgamma, dbeta, dx)
 }
 
-// CrossCorrelationLoss implements Kernels.
-func (CPU) CrossCorrelationLoss(d int, lambda float32, c []float32) (float32, error) {
+// crossCorrelationLossValue is CrossCorrelationLoss's value.
+func (CPU) crossCorrelationLossValue(d int, lambda float32, c []float32) (float32, error) {
 	per := scratch64.get(d)
 	defer scratch64.put(per)
 	parFor(d, rowChunk(d), func(lo, hi int) {
@@ -319,7 +322,8 @@ func (CPU) CrossCorrelationLoss(d int, lambda float32, c []float32) (float32, er
 }
 
 // CrossCorrelationLossGrad implements Kernels.
-func (CPU) CrossCorrelationLossGrad(d int, lambda, g float32, c, dc []float32) error {
+func (CPU) CrossCorrelationLossGrad(d int, lambda float32, gs []float32, c, dc []float32) error {
+	g := gs[0]
 	off := 2 * g * lambda
 	parFor(d, rowChunk(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -333,8 +337,8 @@ func (CPU) CrossCorrelationLossGrad(d int, lambda, g float32, c, dc []float32) e
 	return nil
 }
 
-// MeanSquaredError implements Kernels: float32 sums over fixed chunks, added in order.
-func (CPU) MeanSquaredError(a, b []float32) (float32, error) {
+// meanSquaredErrorValue is MeanSquaredError's value: float32 sums over fixed chunks, added in order.
+func (CPU) meanSquaredErrorValue(a, b []float32) (float32, error) {
 	const chunk = 4096
 	nc := (len(a) + chunk - 1) / chunk
 	per := scratch64.get(nc)
@@ -354,7 +358,8 @@ func (CPU) MeanSquaredError(a, b []float32) (float32, error) {
 }
 
 // SubScale implements Kernels.
-func (CPU) SubScale(alpha float32, a, b, y []float32) error {
+func (CPU) SubScale(alpha float32, g, a, b, y []float32) error {
+	alpha *= g[0]
 	parFor(len(y), elemChunk, func(lo, hi int) {
 		x, z, out := a[lo:hi], b[lo:hi], y[lo:hi]
 		for i := range out {
@@ -364,8 +369,8 @@ func (CPU) SubScale(alpha float32, a, b, y []float32) error {
 	return nil
 }
 
-// VarianceHinge implements Kernels.
-func (c CPU) VarianceHinge(n, d int, eps float32, z []float32) (float32, error) {
+// varianceHingeValue is VarianceHinge's value.
+func (c CPU) varianceHingeValue(n, d int, eps float32, z []float32) (float32, error) {
 	buf := scratch.get(2 * d)
 	defer scratch.put(buf)
 	mean, invstd := buf[:d], buf[d:]
@@ -383,7 +388,8 @@ func (c CPU) VarianceHinge(n, d int, eps float32, z []float32) (float32, error) 
 
 // VarianceHingeGrad implements Kernels: dz_ij = -g·(z_ij - mean_j)/(d·(n-1)·std_j) where
 // std_j < 1, else 0.
-func (c CPU) VarianceHingeGrad(n, d int, eps, g float32, z, dz []float32) error {
+func (c CPU) VarianceHingeGrad(n, d int, eps float32, gs []float32, z, dz []float32) error {
+	g := gs[0]
 	buf := scratch.get(2 * d)
 	defer scratch.put(buf)
 	mean, coef := buf[:d], buf[d:]
@@ -427,8 +433,8 @@ func (c CPU) centeredCovariance(n, d int, z, zc, cov []float32) error {
 	return c.MatMul(true, false, d, d, n, 1/float32(n-1), zc, zc, nil, cov)
 }
 
-// CovarianceOffDiagonal implements Kernels.
-func (c CPU) CovarianceOffDiagonal(n, d int, z []float32) (float32, error) {
+// covarianceOffDiagonalValue is CovarianceOffDiagonal's value.
+func (c CPU) covarianceOffDiagonalValue(n, d int, z []float32) (float32, error) {
 	zc, cov := scratch.get(n*d), scratch.get(d*d)
 	defer scratch.put(zc)
 	defer scratch.put(cov)
@@ -453,7 +459,8 @@ func (c CPU) CovarianceOffDiagonal(n, d int, z []float32) (float32, error) {
 
 // CovarianceOffDiagonalGrad implements Kernels: dz = 4g/(d·(n-1))·zc·offdiag(Cov) (the
 // path through the column means vanishes, as zc's columns sum to zero).
-func (c CPU) CovarianceOffDiagonalGrad(n, d int, g float32, z, dz []float32) error {
+func (c CPU) CovarianceOffDiagonalGrad(n, d int, gs []float32, z, dz []float32) error {
+	g := gs[0]
 	zc, cov := scratch.get(n*d), scratch.get(d*d)
 	defer scratch.put(zc)
 	defer scratch.put(cov)

@@ -33,8 +33,8 @@ func labelIndex(labels []float32, i, k int) (int, error) {
 	return t, nil
 }
 
-// SoftmaxCrossEntropy implements Kernels.
-func (CPU) SoftmaxCrossEntropy(n, k int, logits, labels, probs []float32) (float32, error) {
+// softmaxCrossEntropyValue is SoftmaxCrossEntropy's value.
+func (CPU) softmaxCrossEntropyValue(n, k int, logits, labels, probs []float32) (float32, error) {
 	for i := 0; i < n; i++ {
 		if _, err := labelIndex(labels, i, k); err != nil {
 			return 0, err
@@ -57,7 +57,8 @@ func (CPU) SoftmaxCrossEntropy(n, k int, logits, labels, probs []float32) (float
 }
 
 // SoftmaxCrossEntropyGrad implements Kernels.
-func (CPU) SoftmaxCrossEntropyGrad(n, k int, g float32, logits, labels, dx []float32) error {
+func (CPU) SoftmaxCrossEntropyGrad(n, k int, gs []float32, logits, labels, dx []float32) error {
+	g := gs[0]
 	for i := 0; i < n; i++ {
 		if _, err := labelIndex(labels, i, k); err != nil {
 			return err
@@ -108,8 +109,8 @@ func (CPU) SoftmaxGrad(n, k int, y, dy, dx []float32) error {
 	return nil
 }
 
-// NTXent implements Kernels.
-func (CPU) NTXent(m int, s []float32) (float32, error) {
+// ntXentValue is NTXent's value.
+func (CPU) ntXentValue(m int, s []float32) (float32, error) {
 	n := 2 * m
 	var total float64
 	for i := 0; i < n; i++ {
@@ -121,7 +122,8 @@ func (CPU) NTXent(m int, s []float32) (float32, error) {
 }
 
 // NTXentGrad implements Kernels.
-func (CPU) NTXentGrad(m int, g float32, s, ds []float32) error {
+func (CPU) NTXentGrad(m int, gs []float32, s, ds []float32) error {
+	g := gs[0]
 	n := 2 * m
 	scale := float64(g) / float64(n)
 	parFor(n, rowChunk(n), func(lo, hi int) {

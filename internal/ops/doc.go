@@ -30,11 +30,15 @@
 //	CovarianceOffDiagonal(z): the contrastive losses, which leave their matrix products to
 //	MatMul nodes (so to its gradient)
 //
-// The math lives behind the Kernels interface (CPU is the implementation in use), apart
-// from the plumbing (shapes, hashing, differentiation), so that a CUDA runtime can supply
-// its own kernels for the same ops: SetKernels switches the ops of a graph to another
-// implementation (kernels see the ops' tensors as float32 slices, which suits memory that
-// both sides can address, such as CUDA managed memory).
+// All of an op's math lives behind the Kernels interface (CPU is the implementation in
+// use), apart from the plumbing (shapes, hashing, differentiation), so that a device
+// runtime can supply its own kernels for the same ops: SetKernels switches the ops of a
+// graph to another implementation, and allocates the state ops keep (batch norm's
+// statistics) from it when it is also an exec.Allocator (internal/device's Backend is
+// both). Kernels see the ops' tensors as float32 slices, which for a device are handles
+// to its memory: no op reads or writes an element on the host. That includes scalars: a
+// loss kernel writes its one-element output, a gradient kernel reads the one-element
+// upstream gradient, and batch norm's moving statistics are updated by a kernel.
 //
 // The CPU kernels split batches, channels or rows over runtime.GOMAXPROCS goroutines.
 // Convolutions run image by image: each goroutine builds an image's im2col matrix in a

@@ -151,7 +151,7 @@ func scaleBy(x, g *G.Node, alpha float32) (*G.Node, error) {
 }
 
 func (op *scaleByOp) run(out []float32, in [][]float32) error {
-	return op.kern.Scale(op.alpha*in[1][0], in[0], out)
+	return op.kern.ScaleBy(op.alpha, in[1], in[0], out)
 }
 
 // fillOp is y (of a fixed shape) = alpha·g everywhere, for a scalar node g.
@@ -167,7 +167,7 @@ func fill(g *G.Node, shape tensor.Shape, alpha float32) (*G.Node, error) {
 }
 
 func (op *fillOp) run(out []float32, in [][]float32) error {
-	return op.kern.Fill(op.alpha*in[0][0], out)
+	return op.kern.FillBy(op.alpha, in[0], out)
 }
 
 // meanOp is the mean of all elements, a scalar.
@@ -184,8 +184,7 @@ func Mean(x *G.Node) (*G.Node, error) {
 }
 
 func (op *meanOp) run(out []float32, in [][]float32) error {
-	out[0] = op.kern.Sum(in[0]) / float32(len(in[0]))
-	return nil
+	return op.kern.Mean(in[0], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -219,8 +218,7 @@ func Reshape(x *G.Node, shape tensor.Shape) (*G.Node, error) {
 }
 
 func (op *reshapeOp) run(out []float32, in [][]float32) error {
-	copy(out, in[0])
-	return nil
+	return op.kern.Copy(out, in[0])
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -246,8 +244,7 @@ func StopGradient(x *G.Node) (*G.Node, error) {
 }
 
 func (op *stopGradientOp) run(out []float32, in [][]float32) error {
-	copy(out, in[0])
-	return nil
+	return op.kern.Copy(out, in[0])
 }
 
 // ViewOf implements exec.Viewer: under the project's executor the output is the
@@ -296,7 +293,10 @@ func Concat(xs ...*G.Node) (*G.Node, error) {
 func (op *concatOp) run(out []float32, in [][]float32) error {
 	off := 0
 	for _, x := range in {
-		off += copy(out[off:], x)
+		if err := op.kern.Copy(out[off:off+len(x)], x); err != nil {
+			return err
+		}
+		off += len(x)
 	}
 	return nil
 }

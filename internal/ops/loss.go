@@ -39,9 +39,7 @@ func SoftmaxCrossEntropy(logits, labels *G.Node) (*G.Node, error) {
 }
 
 func (op *softmaxCEOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.SoftmaxCrossEntropy(op.n, op.k, in[0], in[1], nil)
-	out[0] = l
-	return err
+	return op.kern.SoftmaxCrossEntropy(op.n, op.k, in[0], in[1], nil, out)
 }
 
 // DiffWRT implements gorgonia.SDOp: logits only.
@@ -61,7 +59,7 @@ type softmaxCEGradOp struct {
 }
 
 func (op *softmaxCEGradOp) run(out []float32, in [][]float32) error {
-	return op.kern.SoftmaxCrossEntropyGrad(op.n, op.k, in[2][0], in[0], in[1], out)
+	return op.kern.SoftmaxCrossEntropyGrad(op.n, op.k, in[2], in[0], in[1], out)
 }
 
 // softmaxOp is the row-wise softmax of [N,K].
@@ -131,9 +129,7 @@ func NTXentLoss(s *G.Node) (*G.Node, error) {
 }
 
 func (op *ntxentOp) run(out []float32, in [][]float32) error {
-	l, err := op.kern.NTXent(op.m, in[0])
-	out[0] = l
-	return err
+	return op.kern.NTXent(op.m, in[0], out)
 }
 
 // DiffWRT implements gorgonia.SDOp.
@@ -153,7 +149,7 @@ type ntxentGradOp struct {
 }
 
 func (op *ntxentGradOp) run(out []float32, in [][]float32) error {
-	return op.kern.NTXentGrad(op.m, in[1][0], in[0], out)
+	return op.kern.NTXentGrad(op.m, in[1], in[0], out)
 }
 
 // l2NormOp normalizes the rows of [N,D] to unit length.
@@ -312,12 +308,7 @@ func L2Penalty(ws []*G.Node, coefs []float32) (*G.Node, error) {
 }
 
 func (op *l2PenaltyOp) run(out []float32, in [][]float32) error {
-	var total float64
-	for i, w := range in {
-		total += float64(op.coefs[i]) * float64(op.kern.SumSquares(w))
-	}
-	out[0] = float32(total)
-	return nil
+	return op.kern.L2Penalty(op.coefs, in, out)
 }
 
 // DiffWRT implements gorgonia.SDOp.

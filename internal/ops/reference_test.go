@@ -641,8 +641,8 @@ func TestSetKernels(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := &countingKernels{}
-	if n := SetKernels(g, k); n != 2 {
-		t.Fatalf("SetKernels changed %d ops, want 2", n)
+	if n, err := SetKernels(g, k); err != nil || n != 2 {
+		t.Fatalf("SetKernels changed %d ops (%v), want 2", n, err)
 	}
 	m := G.NewTapeMachine(g)
 	defer m.Close()

@@ -36,8 +36,7 @@ func Rows(x *G.Node, lo, hi int) (*G.Node, error) {
 }
 
 func (op *rowsOp) run(out []float32, in [][]float32) error {
-	copy(out, in[0][op.lo*op.rowSize:op.hi*op.rowSize])
-	return nil
+	return op.kern.Copy(out, in[0][op.lo*op.rowSize:op.hi*op.rowSize])
 }
 
 // SliceOf implements exec.Slicer: the output is the input's elements from row lo on.
@@ -65,7 +64,9 @@ func (op *rowsGradOp) run(out []float32, in [][]float32) error {
 	if err := op.kern.Fill(0, out[:a]); err != nil {
 		return err
 	}
-	copy(out[a:b], in[0])
+	if err := op.kern.Copy(out[a:b], in[0]); err != nil {
+		return err
+	}
 	return op.kern.Fill(0, out[b:])
 }
 

@@ -9,7 +9,9 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/selfsup/selfsup/internal/device"
 	"github.com/selfsup/selfsup/internal/exec"
+	"github.com/selfsup/selfsup/internal/ops"
 	"github.com/selfsup/selfsup/nn"
 )
 
@@ -39,6 +41,10 @@ type Spec struct {
 	// Keep, when set, is called after Build and returns further nodes whose values must
 	// stay readable after a run (Value): what a step hook or a monitor reads.
 	Keep func() []*G.Node
+	// Backend is where the graph's buffers live and its kernels run; nil is the CPU
+	// (device.CPU). The parameters (Params) and the trainer's optimizer (optim.OnBackend)
+	// must be on the same backend.
+	Backend device.Backend
 }
 
 // Graph is a compiled model: bound input buffers, an executor, and for training graphs
@@ -46,8 +52,11 @@ type Spec struct {
 // selected parameter.
 type Graph struct {
 	spec             Spec
+	be               device.Backend
 	g                *G.ExprGraph
 	x, t             *tensor.Dense
+	xHost, tHost     []float32 // host staging of the batch when the backend's memory is not the host's
+	outHost          []float32 // host copy of a value read with Output or Value, likewise
 	loss, total, out *G.Node
 	params           []*nn.Param
 	grads            []*G.Node
@@ -68,12 +77,20 @@ func Compile(spec Spec) (*Graph, error) {
 			return nil, fmt.Errorf("train: batch shape %v / targets %v has a non-positive dimension", spec.Input, spec.Targets)
 		}
 	}
-	gr := &Graph{spec: spec, g: G.NewGraph()}
-	gr.x = tensor.New(tensor.WithShape(spec.Input...), tensor.Of(tensor.Float32))
+	gr := &Graph{spec: spec, be: spec.Backend, g: G.NewGraph()}
+	if gr.be == nil {
+		gr.be = device.CPU{}
+	}
+	var err error
+	if gr.x, gr.xHost, err = gr.batchBuffer(spec.Input); err != nil {
+		return nil, err
+	}
 	xn := G.NodeFromAny(gr.g, gr.x, G.WithName("input"))
 	var tn *G.Node
 	if spec.Targets != nil {
-		gr.t = tensor.New(tensor.WithShape(spec.Targets...), tensor.Of(tensor.Float32))
+		if gr.t, gr.tHost, err = gr.batchBuffer(spec.Targets); err != nil {
+			return nil, err
+		}
 		tn = G.NodeFromAny(gr.g, gr.t, G.WithName("targets"))
 	}
 	s := nn.NewScope(gr.g, spec.Params, spec.Training)
@@ -127,7 +144,10 @@ func Compile(spec Spec) (*Graph, error) {
 			}
 		}
 	}
-	m, err := exec.New(gr.g, exec.Outputs(keep...))
+	if _, err := ops.SetKernels(gr.g, gr.be); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	m, err := exec.New(gr.g, exec.Outputs(keep...), exec.WithAllocator(gr.be))
 	if err != nil {
 		return nil, fmt.Errorf("train: planning the graph: %w", err)
 	}
@@ -135,22 +155,67 @@ func Compile(spec Spec) (*Graph, error) {
 	return gr, nil
 }
 
-// Input is the input batch buffer, in the shape of Spec.Input: write the batch here.
-func (gr *Graph) Input() []float32 { return gr.x.Float32s() }
+// batchBuffer allocates a batch tensor of shape in the backend's memory and, when that
+// is not host memory, the host staging slice the caller writes.
+func (gr *Graph) batchBuffer(shape []int) (*tensor.Dense, []float32, error) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	data, err := device.AllocFloat32(gr.be, n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: allocating a batch of shape %v: %w", shape, err)
+	}
+	var host []float32
+	if !gr.be.Host() {
+		host = make([]float32, n)
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), host, nil
+}
 
-// Targets is the target buffer, in the shape of Spec.Targets; nil without targets.
+// Input is the input batch buffer, in the shape of Spec.Input: write the batch here.
+// On the CPU it is the graph's own input tensor; on a backend whose memory is not the
+// host's it is a host buffer that Run copies in.
+func (gr *Graph) Input() []float32 {
+	if gr.xHost != nil {
+		return gr.xHost
+	}
+	return gr.x.Float32s()
+}
+
+// Targets is the target buffer, in the shape of Spec.Targets; nil without targets. Like
+// Input, Run copies it in when the backend's memory is not the host's.
 func (gr *Graph) Targets() []float32 {
 	if gr.t == nil {
 		return nil
 	}
+	if gr.tHost != nil {
+		return gr.tHost
+	}
 	return gr.t.Float32s()
 }
+
+// Backend is the backend the graph runs on.
+func (gr *Graph) Backend() device.Backend { return gr.be }
 
 // BatchSize is the first dimension of the input.
 func (gr *Graph) BatchSize() int { return gr.spec.Input[0] }
 
-// Run executes the graph on the current contents of Input and Targets.
-func (gr *Graph) Run(ctx context.Context) error { return gr.m.Run(ctx) }
+// Run executes the graph on the current contents of Input and Targets (copying them in
+// first when the backend's memory is not the host's).
+func (gr *Graph) Run(ctx context.Context) error {
+	if gr.xHost != nil {
+		if err := gr.be.CopyIn(gr.x.Float32s(), gr.xHost); err != nil {
+			return fmt.Errorf("train: copying the input batch in: %w", err)
+		}
+	}
+	if gr.tHost != nil {
+		if err := gr.be.CopyIn(gr.t.Float32s(), gr.tHost); err != nil {
+			return fmt.Errorf("train: copying the targets in: %w", err)
+		}
+	}
+	return gr.m.Run(ctx)
+}
 
 // Loss is the task loss of the last run (without the L2 penalty).
 func (gr *Graph) Loss() (float64, error) {
@@ -174,12 +239,27 @@ func (gr *Graph) Output() ([]float32, error) {
 	if gr.out == nil {
 		return nil, errors.New("train: graph has no output node")
 	}
-	return gr.m.Float32s(gr.out)
+	return gr.Value(gr.out)
 }
 
 // Value is the value of node n after the last run: the output, or a node kept with
-// Spec.Keep. The slice aliases the executor's memory and changes at the next run.
-func (gr *Graph) Value(n *G.Node) ([]float32, error) { return gr.m.Float32s(n) }
+// Spec.Keep. The slice aliases the executor's memory (on the CPU) or a host copy of it
+// (reused by the next Output or Value call), and changes at the next run: reading it is
+// host traffic the caller asks for explicitly.
+func (gr *Graph) Value(n *G.Node) ([]float32, error) {
+	d, err := gr.m.Float32s(n)
+	if err != nil || gr.be.Host() {
+		return d, err
+	}
+	if cap(gr.outHost) < len(d) {
+		gr.outHost = make([]float32, len(d))
+	}
+	h := gr.outHost[:len(d)]
+	if err := gr.be.CopyOut(h, d); err != nil {
+		return nil, fmt.Errorf("train: copying the value of %q out: %w", n.Name(), err)
+	}
+	return h, nil
+}
 
 // OutputShape is the shape of the output node.
 func (gr *Graph) OutputShape() []int { return gr.out.Shape().Clone() }
@@ -188,7 +268,8 @@ func (gr *Graph) OutputShape() []int { return gr.out.Shape().Clone() }
 func (gr *Graph) Params() []*nn.Param { return gr.params }
 
 // Grads returns the gradients of the last run, aligned with Params. The slices alias the
-// executor's buffers and change at the next run.
+// executor's buffers (backend memory: handles for the optimizer's kernels when the
+// backend's memory is not the host's) and change at the next run.
 func (gr *Graph) Grads() ([][]float32, error) {
 	if gr.gradData == nil {
 		gr.gradData = make([][]float32, len(gr.grads))
@@ -205,3 +286,18 @@ func (gr *Graph) Grads() ([][]float32, error) {
 
 // PlannedBytes is the memory the executor planned for the graph's values.
 func (gr *Graph) PlannedBytes() int64 { return gr.m.PlannedBytes() }
+
+// Close releases the graph's buffers (the executor's and the batch's) to the backend.
+// The graph must not be used afterwards.
+func (gr *Graph) Close() {
+	if gr.m != nil {
+		gr.m.Close()
+	}
+	ops.Release(gr.g)
+	for _, t := range []*tensor.Dense{gr.x, gr.t} {
+		if t != nil {
+			gr.be.Free(t.Float32s())
+		}
+	}
+	gr.x, gr.t = nil, nil
+}

@@ -1,11 +1,11 @@
-package optim
+package device
 
 import (
 	"runtime"
 	"sync"
 )
 
-// Big parameters are updated by several goroutines: the range of elements is cut into
+// The CPU optimizer kernels: big parameters are updated by several goroutines: the range of elements is cut into
 // contiguous chunks of whole blocks, one per core (at most maxChunks), the caller running
 // the first chunk itself and package-level workers the others. Elementwise kernels give
 // the same bits however the range is cut. Reductions (LARS' norms) are summed per block
@@ -85,8 +85,8 @@ func (t *task) run() {
 	}
 }
 
-// runner cuts kernel calls into chunks and runs them; each optimizer owns one, so
-// its scratch is reused from step to step.
+// runner cuts kernel calls into chunks and runs them; each optimizer's kernels own one
+// (see CPU.NewOptimizerKernels), so its scratch is reused from step to step.
 type runner struct {
 	tasks   []task
 	wg      sync.WaitGroup
