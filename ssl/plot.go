@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/selfsup/selfsup/checkpoint"
 	"gonum.org/v1/plot"
@@ -27,7 +28,9 @@ type curve struct {
 //     loss, and its training and validation score (accuracy for the rotation task), per
 //     epoch, as the seed's plots; the accuracy plot only for a task with a Scorer;
 //   - pretext_knn.png and pretext_collapse.png: the kNN accuracy (MonitorKNN) and the
-//     collapse metric of the representations per epoch, when they were measured;
+//     collapse metric of the representations per epoch, when they were measured; in a
+//     combined report (Combine) these four are pretext_<name>_loss.png and so on, one set
+//     per pretrained method;
 //   - downstream_loss_n<N>.png and downstream_acc_n<N>.png for each budget N: the
 //     training loss and accuracy per epoch of each method, averaged over the budget's runs.
 //
@@ -50,7 +53,17 @@ func (r *Report) PlotCurves(dir string) ([]string, error) {
 		files = append(files, path)
 		return nil
 	}
-	if p := r.Pretrain; p != nil && len(p.Epochs) > 0 {
+	methods, pres := r.pretrainings()
+	for i, p := range pres {
+		if len(p.Epochs) == 0 {
+			continue
+		}
+		// pretext_loss.png for a single pretraining; pretext_<name>_loss.png for each row
+		// of a combined report.
+		prefix := "pretext_"
+		if methods[i] != MethodSSL {
+			prefix += strings.TrimSuffix(methods[i], "+SL") + "_"
+		}
 		pick := func(f func(EpochStats) float64) plotter.XYs {
 			pts := make(plotter.XYs, len(p.Epochs))
 			for i, e := range p.Epochs {
@@ -64,11 +77,11 @@ func (r *Report) PlotCurves(dir string) ([]string, error) {
 			loss = append(loss, curve{"validation", pick(func(e EpochStats) float64 { return e.ValLoss })})
 			acc = append(acc, curve{"validation", pick(func(e EpochStats) float64 { return e.ValScore })})
 		}
-		if err := add("pretext_loss.png", fmt.Sprintf("Pretext task %s: loss", p.Task), "loss", loss); err != nil {
+		if err := add(prefix+"loss.png", fmt.Sprintf("Pretext task %s: loss", p.Task), "loss", loss); err != nil {
 			return files, err
 		}
 		if p.Scored {
-			if err := add("pretext_acc.png", fmt.Sprintf("Pretext task %s: accuracy", p.Task), "accuracy", acc); err != nil {
+			if err := add(prefix+"acc.png", fmt.Sprintf("Pretext task %s: accuracy", p.Task), "accuracy", acc); err != nil {
 				return files, err
 			}
 		}
@@ -79,10 +92,10 @@ func (r *Report) PlotCurves(dir string) ([]string, error) {
 		if slices.ContainsFunc(p.Epochs, func(e EpochStats) bool { return e.Collapse != 0 }) {
 			col = []curve{{"collapse metric", pick(func(e EpochStats) float64 { return e.Collapse })}}
 		}
-		if err := add("pretext_knn.png", fmt.Sprintf("Pretext task %s: kNN accuracy of the representations", p.Task), "accuracy", knn); err != nil {
+		if err := add(prefix+"knn.png", fmt.Sprintf("Pretext task %s: kNN accuracy of the representations", p.Task), "accuracy", knn); err != nil {
 			return files, err
 		}
-		if err := add("pretext_collapse.png", fmt.Sprintf("Pretext task %s: collapse metric (1 healthy, 0 collapsed)", p.Task), "std × sqrt(d)", col); err != nil {
+		if err := add(prefix+"collapse.png", fmt.Sprintf("Pretext task %s: collapse metric (1 healthy, 0 collapsed)", p.Task), "std × sqrt(d)", col); err != nil {
 			return files, err
 		}
 	}

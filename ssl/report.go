@@ -107,8 +107,11 @@ type Report struct {
 	// Budgets are the n_labels values and Methods the compared methods, in table order.
 	Budgets []int    `json:"budgets"`
 	Methods []string `json:"methods"`
-	// Pretrain describes pretraining, nil without it.
+	// Pretrain describes pretraining, nil without it (and in a combined report).
 	Pretrain *PretrainResult `json:"pretrain,omitempty"`
+	// Pretrains describes the pretraining behind each row of a combined report (Combine),
+	// keyed by the row's method ("simclr+SL"); nil otherwise.
+	Pretrains map[string]*PretrainResult `json:"pretrains,omitempty"`
 	// Runs holds the finished downstream runs, by budget, then run, then method.
 	Runs []RunResult `json:"runs"`
 	// Warnings are non-fatal remarks about the configuration (e.g. budgets whose runs are
@@ -165,14 +168,7 @@ func meanStd(x []float64) (mean, std float64) {
 
 // Gain returns the mean test accuracy of SSL+SL minus that of SL on the budget nLabels (a
 // fraction: 0.17 is 17 percentage points), and false unless both have finished runs.
-func (r *Report) Gain(nLabels int) (float64, bool) {
-	ssl, ok1 := r.Summary(MethodSSL, nLabels)
-	sl, ok2 := r.Summary(MethodSL, nLabels)
-	if !ok1 || !ok2 {
-		return 0, false
-	}
-	return ssl.MeanAccuracy - sl.MeanAccuracy, true
-}
+func (r *Report) Gain(nLabels int) (float64, bool) { return r.GainOf(MethodSSL, nLabels) }
 
 // hasMethod reports whether the report compares method.
 func (r *Report) hasMethod(m string) bool {
@@ -224,14 +220,23 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			return fmt.Sprintf("%.2f%% ± %.2f", 100*s.MeanAccuracy, 100*s.StdAccuracy)
 		}))
 	}
-	if r.hasMethod(MethodSL) && r.hasMethod(MethodSSL) {
-		row("gain", func(n int) string {
-			g, ok := r.Gain(n)
-			if !ok {
-				return "–"
+	if r.hasMethod(MethodSL) {
+		for _, m := range r.Methods {
+			if m == MethodSL {
+				continue
 			}
-			return fmt.Sprintf("%+.2f pp", 100*g)
-		})
+			label := "gain"
+			if m != MethodSSL {
+				label = "gain of " + m
+			}
+			row(label, func(n int) string {
+				g, ok := r.GainOf(m, n)
+				if !ok {
+					return "–"
+				}
+				return fmt.Sprintf("%+.2f pp", 100*g)
+			})
+		}
 	}
 	b.WriteString("\n")
 	header("Test loss (mean ± std)")
@@ -246,7 +251,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "Backbone %s, transfer %s, seed %d, %d classes, %d training and %d test images.",
 		r.Backbone, r.Transfer, r.Seed, r.Classes, r.TrainImages, r.TestImages)
-	if p := r.Pretrain; p != nil {
+	methods, pres := r.pretrainings()
+	for i, p := range pres {
+		if len(pres) > 1 || methods[i] != MethodSSL {
+			fmt.Fprintf(&b, " %s:", methods[i])
+		}
 		fmt.Fprintf(&b, " Pretext task %s on %d images (%d validation), %d epochs in %.1f s", p.Task, p.Images, p.ValidationImages, len(p.Epochs), p.Seconds)
 		if p.BestEpoch >= 0 && p.BestEpoch < len(p.Epochs) {
 			fmt.Fprintf(&b, "; kept epoch %d (%s %.4f)", p.BestEpoch+1, p.Metric, p.Best)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -220,7 +221,13 @@ type resolved struct {
 	h, w                     int
 	budgets                  []int // nil for predefined folds
 	backbone                 ssl.Backbone
-	task                     ssl.PretextTask
+	tasks                    []namedTask // --task, in order
+}
+
+// namedTask is a pretext task and the --task name it was given by.
+type namedTask struct {
+	name string
+	task ssl.PretextTask
 }
 
 // resolve fills the defaults of cfg's data source and checks every value, naming the flag.
@@ -285,8 +292,21 @@ func resolve(cfg runConfig) (*resolved, error) {
 	if r.backbone, err = parseModel(cfg.Model); err != nil {
 		return nil, fmt.Errorf("--model %w", err)
 	}
-	if r.task, err = parseTask(cfg.Task); err != nil {
-		return nil, fmt.Errorf("--task %w", err)
+	seenTask := map[string]bool{}
+	for _, name := range strings.Split(cfg.Task, ",") {
+		name = strings.TrimSpace(name)
+		task, err := parseTask(name)
+		if err != nil {
+			return nil, fmt.Errorf("--task %w", err)
+		}
+		if seenTask[name] {
+			return nil, fmt.Errorf("--task %s: %q is given twice", cfg.Task, name)
+		}
+		seenTask[name] = true
+		r.tasks = append(r.tasks, namedTask{name, task})
+	}
+	if len(r.tasks) > 1 && cfg.Pretrained != "" {
+		return nil, fmt.Errorf("--task %s with --pretrained: a pretrained file stands for one method; give one --task or leave --pretrained out", cfg.Task)
 	}
 	switch cfg.Transfer {
 	case "", transferFineTune, transferLinearProbe, transferKNN:
@@ -437,7 +457,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	methods := 2
+	methods := 1 + len(r.tasks)
 	if b != nil {
 		b.totalRuns, b.runsPerBudget = totalRuns*methods, cfg.Runs
 	}
@@ -452,8 +472,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			b.update(p)
 		}
 	}
-	opts := []ssl.Option{ssl.Seed(cfg.Seed), ssl.Logger(log), ssl.OnProgress(onProgress),
-		ssl.CheckpointDir(ckpt), ssl.LearningRate(float32(cfg.LR))}
+	// One pipeline per --task, each in its own checkpoint folder when there are several;
+	// the supervised baseline belongs to the first.
+	taskDir := func(i int) string {
+		if len(r.tasks) == 1 {
+			return ckpt
+		}
+		return filepath.Join(ckpt, r.tasks[i].name)
+	}
+	opts := func(i int) []ssl.Option {
+		return []ssl.Option{ssl.Seed(cfg.Seed), ssl.Logger(log), ssl.OnProgress(onProgress),
+			ssl.CheckpointDir(taskDir(i)), ssl.LearningRate(float32(cfg.LR))}
+	}
 	down := []ssl.Option{ssl.Epochs(cfg.FinetuneEpochs), ssl.BatchSize(cfg.FinetuneBatch)}
 	if r.finetuneAugment != nil {
 		down = append(down, ssl.Augment(r.finetuneAugment))
@@ -483,63 +513,101 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.MonitorKNN {
 		pre = append(pre, ssl.MonitorKNN(data.train, data.test))
 	}
-	pipe := ssl.New(r.backbone, opts...)
-	if cfg.Pretrained != "" {
-		pipe = pipe.FromPretrained(cfg.Pretrained)
-	} else {
-		pipe = pipe.Pretrain(r.task, unlabeled, pre...)
+	pipes := make([]*ssl.Pipeline, len(r.tasks))
+	for i, t := range r.tasks {
+		pipes[i] = ssl.New(r.backbone, opts(i)...)
+		if cfg.Pretrained != "" {
+			pipes[i] = pipes[i].FromPretrained(cfg.Pretrained)
+		} else {
+			pipes[i] = pipes[i].Pretrain(t.task, unlabeled, pre...)
+		}
+		pipes[i] = pipes[i].Transfer(transfer)
+		if i == 0 {
+			pipes[i] = pipes[i].CompareSupervised()
+		}
 	}
-	pipe = pipe.Transfer(transfer).CompareSupervised()
 	if cfg.PretrainOnly {
-		return pretrainOnly(ctx, pipe, o, cfg, log, say, b, t0)
+		return pretrainOnly(ctx, pipes, taskDir, o, cfg, say, b, t0)
 	}
-	if err := pipe.Check(ctx, data.train, data.test, budgets); err != nil {
-		return configError(err, o)
+	for _, pipe := range pipes {
+		if err := pipe.Check(ctx, data.train, data.test, budgets); err != nil {
+			return configError(err, o)
+		}
 	}
 	if err := writeConfig(o.out, cfg); err != nil {
 		return err
 	}
 	log.Info("selfsup run", "data", r.src.String(), "train", data.train.Len(), "test", data.test.Len(),
-		"unlabeled", unlabeled.Len(), "model", r.backbone.Name(), "task", r.task.Name(), "transfer", transfer.Name(),
+		"unlabeled", unlabeled.Len(), "model", r.backbone.Name(), "task", cfg.Task, "transfer", transfer.Name(),
 		"budgets", cfg.Budgets, "runs", cfg.Runs, "out", o.out, "resume", o.resume, "load_seconds", time.Since(t0).Seconds())
 
-	// Training.
-	onDisk := runFilesOnDisk(ckpt)
-	rep, err := pipe.Evaluate(ctx, data.train, data.test, budgets)
+	// Training, method after method.
+	onDisk := map[string]bool{}
+	for i := range pipes {
+		for f := range runFilesOnDisk(taskDir(i)) {
+			onDisk[filepath.Join(taskDir(i), f)] = true
+		}
+	}
+	var (
+		parts           []ssl.NamedReport
+		trained         = map[stageKey]bool{} // runs finished in this session
+		stoppedInFlight int
+		pretrainedNow   bool
+	)
+	for i, pipe := range pipes {
+		tr = newTracker()
+		var part *ssl.Report
+		part, err = pipe.Evaluate(ctx, data.train, data.test, budgets)
+		if part == nil {
+			break
+		}
+		parts = append(parts, ssl.NamedReport{Name: r.tasks[i].name, Report: part})
+		pre, _ := tr.trained()
+		for _, run := range part.Runs {
+			k := stageKey{run.Method, run.NLabels, run.Run}
+			if !onDisk[filepath.Join(taskDir(i), runFileName(k))] {
+				trained[stageKey{r.tasks[i].name + "/" + run.Method, run.NLabels, run.Run}] = true
+			}
+		}
+		for _, k := range tr.stages() {
+			if k.stage != "pretrain" && !slices.ContainsFunc(part.Runs, func(x ssl.RunResult) bool {
+				return x.Method == k.stage && x.NLabels == k.nLabels && x.Run == k.run
+			}) {
+				stoppedInFlight++
+			}
+		}
+		pretrainedNow = pretrainedNow || pre
+		if err != nil {
+			break
+		}
+	}
 	if b != nil {
 		b.close()
 	}
-	if rep == nil {
+	if len(parts) == 0 {
 		// Only a configuration problem (found again by Evaluate) leaves no report.
 		return configError(err, o)
+	}
+	rep := parts[0].Report
+	if len(r.tasks) > 1 {
+		var cerr error
+		if rep, cerr = ssl.Combine(parts...); cerr != nil {
+			return errors.Join(err, cerr)
+		}
+		rep.Complete = rep.Complete && len(parts) == len(pipes) && err == nil
 	}
 	// The summary counts what is on disk: the finished runs whose files were there before
 	// this session are read back, the others finished in it; a run stopped in flight is
 	// not a finished one.
-	pretrained, _ := tr.trained()
-	readBack, finished := 0, map[stageKey]bool{}
-	for _, run := range rep.Runs {
-		k := stageKey{run.Method, run.NLabels, run.Run}
-		finished[k] = true
-		if onDisk[runFileName(k)] {
-			readBack++
-		}
-	}
 	summary := fmt.Sprintf("%d of %d downstream runs trained in this session, %d read back from %s",
-		len(rep.Runs)-readBack, len(rep.Runs), readBack, ckpt)
-	stopped := 0
-	for _, k := range tr.stages() {
-		if k.stage != "pretrain" && !finished[k] {
-			stopped++
-		}
-	}
-	if stopped > 0 {
-		summary += fmt.Sprintf("; %d stopped in flight (its last finished epoch is kept)", stopped)
+		len(trained), len(rep.Runs), len(rep.Runs)-len(trained), ckpt)
+	if stoppedInFlight > 0 {
+		summary += fmt.Sprintf("; %d stopped in flight (its last finished epoch is kept)", stoppedInFlight)
 	}
 	switch {
-	case pretrained:
+	case pretrainedNow:
 		summary += "; pretraining ran in this session"
-	case rep.Pretrain != nil:
+	case rep.Pretrain != nil || len(rep.Pretrains) > 0:
 		summary += "; pretraining read back"
 	}
 	var (
@@ -562,7 +630,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if err != nil {
 		// What is kept is what is on disk: the run files, whichever session wrote them.
-		fin := finishedOnDisk(ckpt)
+		fin := 0
+		for i := range pipes {
+			fin += finishedOnDisk(taskDir(i))
+		}
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			say("interrupted: %d of %d downstream runs finished; they are kept in %s.", fin, totalRuns*methods, ckpt)
 			say("The partial report is in %s. Continue with:\n  selfsup run --resume --out %s", o.out, o.out)
@@ -736,25 +807,29 @@ const (
 	transferKNN         = "knn"
 )
 
-// pretrainOnly runs --pretrain-only: the pretraining stage (resumable) and its
-// snapshots, written to the checkpoint folder of out.
-func pretrainOnly(ctx context.Context, pipe *ssl.Pipeline, o runOptions, cfg runConfig, log *slog.Logger, say func(string, ...any), b *bar, t0 time.Time) error {
+// pretrainOnly runs --pretrain-only: the pretraining stage of each method (resumable)
+// and its snapshots, written to the checkpoint folders of out.
+func pretrainOnly(ctx context.Context, pipes []*ssl.Pipeline, dirs func(int) string, o runOptions, cfg runConfig, say func(string, ...any), b *bar, t0 time.Time) error {
 	if err := writeConfig(o.out, cfg); err != nil {
 		return err
 	}
-	_, err := pipe.Encoder(ctx)
+	var err error
+	for i, pipe := range pipes {
+		if _, err = pipe.Encoder(ctx); err != nil {
+			break
+		}
+		file := filepath.Join(dirs(i), ssl.PretrainedFile)
+		say("pretraining done (%s): %s; transfer from it with --pretrained %s", time.Since(t0).Round(time.Second), file, file)
+	}
 	if b != nil {
 		b.close()
 	}
-	ckpt := filepath.Join(o.out, checkpointsDir)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-			say("interrupted; the last finished epoch is kept in %s. Continue with:\n  selfsup run --resume --out %s", ckpt, o.out)
+			say("interrupted; the last finished epoch is kept in %s. Continue with:\n  selfsup run --resume --out %s", filepath.Join(o.out, checkpointsDir), o.out)
 			return fmt.Errorf("interrupted after %s (%w)", time.Since(t0).Round(time.Second), context.Canceled)
 		}
 		return configError(err, o)
 	}
-	say("pretraining done in %s: %s; transfer from it with --pretrained %s", time.Since(t0).Round(time.Second),
-		filepath.Join(ckpt, ssl.PretrainedFile), filepath.Join(ckpt, ssl.PretrainedFile))
 	return nil
 }

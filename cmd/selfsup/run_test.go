@@ -269,8 +269,8 @@ func TestResolveDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.backbone.Name() != "resnet8v1" || r.task.Name() != "rotation-all" || r.cfg.PretrainEpochs != 3 || r.cfg.FinetuneEpochs != presets[dataCIFAR10].finetuneEpochs {
-		t.Errorf("resolved %+v, backbone %s, task %s", r.cfg, r.backbone.Name(), r.task.Name())
+	if r.backbone.Name() != "resnet8v1" || r.tasks[0].task.Name() != "rotation-all" || r.cfg.PretrainEpochs != 3 || r.cfg.FinetuneEpochs != presets[dataCIFAR10].finetuneEpochs {
+		t.Errorf("resolved %+v, backbone %s, task %s", r.cfg, r.backbone.Name(), r.tasks[0].task.Name())
 	}
 }
 
@@ -415,5 +415,38 @@ func TestFolderUnlabeledFlat(t *testing.T) {
 	_, err = openData(dataSource{kind: dataFolder, path: flat}, openOptions{})
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(flat, "train")) || !strings.Contains(err.Error(), "no class subfolders") {
 		t.Fatalf("flat train folder: err = %v, want one naming %s and the missing class subfolders", err, filepath.Join(flat, "train"))
+	}
+}
+
+// Several --task values give one table with a row per method over the same folds, and
+// the combined run resumes.
+func TestRunSeveralTasksOneTable(t *testing.T) {
+	root, out := t.TempDir(), filepath.Join(t.TempDir(), "results")
+	makeFolder(t, root, 4, 10, 5, 8)
+	args := append(tinyArgs(root, out), "--task", "rotation,simclr")
+	stdout, stderr, err := run(context.Background(), args...)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	table := accuracyTable(t, stdout)
+	for _, row := range []string{"| SL |", "| rotation+SL |", "| simclr+SL |", "| gain of simclr+SL |"} {
+		if !strings.Contains(table, row) {
+			t.Errorf("no row %q in\n%s", row, table)
+		}
+	}
+	for _, dir := range []string{"rotation", "simclr"} {
+		if _, err := os.Stat(filepath.Join(out, checkpointsDir, dir, ssl.PretrainedFile)); err != nil {
+			t.Errorf("checkpoints of %s: %v", dir, err)
+		}
+	}
+	again, stderr, err := run(context.Background(), "run", "--resume", "--out", out, "--progress", "log")
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, stderr)
+	}
+	if accuracyTable(t, again) != table {
+		t.Errorf("resumed table differs:\n%s\nwant\n%s", accuracyTable(t, again), table)
+	}
+	if !strings.Contains(stderr, "0 of") {
+		t.Errorf("the resumed session trained again:\n%s", stderr)
 	}
 }
