@@ -73,7 +73,7 @@ func (t *RotationTask) CheckShape(c, h, w int) error {
 // Prepare writes the rotated, centred images and their rotation indices: with
 // AllRotations view k of every image is its rotation by k quarter turns, otherwise each
 // image gets a rotation drawn from b.Rand. The image is centred before it is turned, as
-// the seed does (the rotated image minus the rotated mean image).
+// the seed does (the rotated image minus the rotated mean image, Batch.ImageMean).
 func (t *RotationTask) Prepare(b *ssl.Batch) error {
 	if b.H != b.W {
 		return t.CheckShape(b.C, b.H, b.W)
@@ -82,21 +82,34 @@ func (t *RotationTask) Prepare(b *ssl.Batch) error {
 	if len(b.Mean) != per {
 		return fmt.Errorf("rotation: the mean image has %d values, want %d", len(b.Mean), per)
 	}
+	// The turned mean images: one per rotation, or, when the pipeline augmented the
+	// images (Batch.Means), each image's own, turned into scratch.
 	var means [4][]float32
+	var scratch []float32
+	if b.Means != nil {
+		scratch = make([]float32, per)
+	}
 	for v := 0; v < b.Views; v++ {
 		for i := 0; i < b.N; i++ {
 			k := v
 			if !t.all {
 				k = b.Rand.IntN(4)
 			}
-			if means[k] == nil {
-				means[k] = make([]float32, per)
-				Rotate(means[k], b.Mean, b.C, b.H, k)
+			var m []float32
+			if scratch != nil {
+				Rotate(scratch, b.ImageMean(i), b.C, b.H, k)
+				m = scratch
+			} else {
+				if means[k] == nil {
+					means[k] = make([]float32, per)
+					Rotate(means[k], b.Mean, b.C, b.H, k)
+				}
+				m = means[k]
 			}
 			dst := b.Input(v, i)
 			Rotate(dst, b.Image(i), b.C, b.H, k)
-			for j, m := range means[k] {
-				dst[j] -= m
+			for j := range m {
+				dst[j] -= m[j]
 			}
 			b.Targets[v*b.N+i] = float32(k)
 		}

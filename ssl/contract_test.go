@@ -11,6 +11,7 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
+	"github.com/selfsup/selfsup/augment"
 	"github.com/selfsup/selfsup/nn"
 	"github.com/selfsup/selfsup/ssl"
 )
@@ -266,5 +267,56 @@ func TestSupConStyleHeadReceivesTheTrueLabels(t *testing.T) {
 	_, err := ssl.New(tinyNet{}).Pretrain(&labelTask{}, unlabeledView{pool.synth}).Encoder(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "needs labels") {
 		t.Fatalf("unlabeled pretraining images: %v, want the task's CheckData error", err)
+	}
+}
+
+// centreProbe checks, in every augmented training batch, that the pixels a crop filled
+// in (raw value exactly 0) are exactly 0 once centred: the augmented mean image leaves no
+// trace of the mean's layout there.
+type centreProbe struct {
+	filled, leaked int
+}
+
+func (*centreProbe) Name() string          { return "centre-probe" }
+func (*centreProbe) Views() int            { return 1 }
+func (*centreProbe) TargetShape(int) []int { return nil }
+func (t *centreProbe) Prepare(b *ssl.Batch) error {
+	copy(b.Inputs, b.Images)
+	b.Normalize(b.Inputs)
+	if !b.Training {
+		return nil
+	}
+	if b.Means == nil {
+		return errors.New("an augmented batch has no Means")
+	}
+	for j, x := range b.Images {
+		if x == 0 {
+			t.filled++
+			if b.Inputs[j] != 0 {
+				t.leaked++
+			}
+		}
+	}
+	return nil
+}
+func (*centreProbe) Head(h *ssl.HeadInput) (loss, output *G.Node) {
+	return nn.Mean(h.Scope, h.Features), nil
+}
+
+func TestAugmentedImagesAreCentredWithTheAugmentedMean(t *testing.T) {
+	pool := newSynth(64, 2, 8, 5)
+	for i := range pool.pix {
+		pool.pix[i] = max(pool.pix[i], 1) // no raw zero but the crop's padding
+	}
+	task := &centreProbe{}
+	if _, err := ssl.New(tinyNet{}, ssl.Seed(4), ssl.BatchSize(16)).
+		Pretrain(task, pool, ssl.Epochs(1), ssl.ValidationFraction(0.25), ssl.Augment(augment.CIFARCrop())).Encoder(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if task.filled == 0 {
+		t.Fatal("the crop filled in no pixel: the test tests nothing")
+	}
+	if task.leaked != 0 {
+		t.Fatalf("%d of %d filled-in pixels carry the mean image after centring", task.leaked, task.filled)
 	}
 }

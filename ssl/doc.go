@@ -90,7 +90,8 @@
 // A task implements PretextTask: Name, Views (network inputs per source image),
 // TargetShape, Prepare and Head. Prepare receives a Batch of N raw source images in
 // [0, 1] (Images, with their Labels and the Mean image) and writes N*Views network inputs,
-// view-major (input v*N+i is view v of image i), centred with Batch.Normalize, plus the
+// view-major (input v*N+i is view v of image i), centred with Batch.Normalize (a view)
+// or NormalizeImage (one image), plus the
 // targets; all randomness comes from Batch.Rand. Head receives a HeadInput: the backbone's
 // Features [N*Views, F] (nn.SplitRows gives the views), the network Input, the Targets,
 // the Backbone and the batch geometry; it returns a scalar loss built from package nn and
@@ -117,7 +118,7 @@
 //					}
 //				}
 //			}
-//			b.Normalize(dst)
+//			b.NormalizeImage(i, dst)
 //			b.Targets[i] = float32(flip)
 //		}
 //		return nil

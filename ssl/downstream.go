@@ -156,10 +156,16 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 				return fmt.Errorf("%s: reading images: %w", tag, err)
 			}
 			if a := cfg.augment; a != nil {
+				// Centred with the mean image augmented along with each image, so that the
+				// input is the augmentation of the centred image (Batch.Means).
 				seed := derive(pl.cfg.seed, tagRunAugment, uint64(nl), uint64(r), uint64(e), uint64(s))
-				if err := a.Augment(sb.images, sb.images, B, pl.c, pl.h, pl.w, seed); err != nil {
+				if err := sb.augmentWithMeans(a, mean, B, pl.c, pl.h, pl.w, seed); err != nil {
 					return fmt.Errorf("%s: augmentation %s: %w", tag, a.Name(), err)
 				}
+				for j, m := range sb.means {
+					sb.images[j] -= m
+				}
+				return nil
 			}
 			subtractMean(sb.images, mean)
 			return nil

@@ -41,7 +41,7 @@ func (flipTask) Prepare(b *ssl.Batch) error {
 				}
 			}
 		}
-		b.Normalize(dst)
+		b.NormalizeImage(i, dst)
 		b.Targets[i] = float32(flip)
 	}
 	return nil

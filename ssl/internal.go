@@ -96,10 +96,27 @@ type stepBuf struct {
 	labels  []int
 	inputs  []float32
 	targets []float32
+	means   []float32 // the mean image augmented along with each image; nil unaugmented
 }
 
 func newStepBuf(n, per, inputs, targets int) *stepBuf {
 	return &stepBuf{images: make([]float32, n*per), labels: make([]int, n), inputs: make([]float32, inputs), targets: make([]float32, targets)}
+}
+
+// augmentWithMeans applies a to the n images of sb with seed, and to n copies of mean
+// with the same seed, so that image k's augmented mean is sb.means[k] (Batch.Means).
+func (sb *stepBuf) augmentWithMeans(a Augmentation, mean []float32, n, c, h, w int, seed uint64) error {
+	per := len(mean)
+	if len(sb.means) != n*per {
+		sb.means = make([]float32, n*per)
+	}
+	for k := range n {
+		copy(sb.means[k*per:(k+1)*per], mean)
+	}
+	if err := a.Augment(sb.images[:n*per], sb.images[:n*per], n, c, h, w, seed); err != nil {
+		return err
+	}
+	return a.Augment(sb.means, sb.means, n, c, h, w, seed)
 }
 
 // pipelined runs produce(k, buf) for k = 0..n-1 on a goroutine of its own, one batch

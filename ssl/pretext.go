@@ -193,6 +193,14 @@ type Batch struct {
 	// Mean is the per-pixel mean image (C*H*W) of the pretraining images, which
 	// Normalize subtracts: the network's inputs are centred images, as downstream.
 	Mean []float32
+	// Means is nil unless the pipeline's Augment option transformed the images; it then
+	// holds, for each of the N source images, the mean image transformed along with it
+	// (the same draws), and ImageMean returns it. Centring with it makes an augmented
+	// image exactly the augmentation of the centred image for the geometric transforms
+	// (shifts, crops, flips): the pixels a shift or a crop fills in carry no trace of the
+	// mean image, whose layout (a brighter sky at the top) would otherwise tell a task
+	// like rotation prediction which way the image was turned.
+	Means []float32
 	// Inputs receives the N*Views network inputs, NCHW, view-major: input v*N+i is view v
 	// of image i (Input(v, i)), so that the features of view v are rows v*N .. v*N+N-1.
 	Inputs []float32
@@ -229,9 +237,38 @@ func (b *Batch) View(v int) []float32 {
 // Geometry is the batch's layout.
 func (b *Batch) Geometry() Geometry { return Geometry{N: b.N, Views: b.Views, Valid: b.Valid} }
 
-// Normalize subtracts the mean image from each of the C*H*W-value images in imgs (one
-// image, or a whole view), in place: what turns raw pixels into network inputs.
-func (b *Batch) Normalize(imgs []float32) { subtractMean(imgs, b.Mean) }
+// ImageMean returns the mean image to subtract from source image i (and its views):
+// Means' image i when the pipeline augmented the images, Mean otherwise.
+func (b *Batch) ImageMean(i int) []float32 {
+	if b.Means == nil {
+		return b.Mean
+	}
+	per := len(b.Mean)
+	return b.Means[i*per : (i+1)*per]
+}
+
+// NormalizeImage subtracts ImageMean(i) from img, one C*H*W-value image made from source
+// image i, in place: what turns raw pixels into a network input.
+func (b *Batch) NormalizeImage(i int, img []float32) {
+	m := b.ImageMean(i)
+	for j := range m {
+		img[j] -= m[j]
+	}
+}
+
+// Normalize centres the images of imgs in place, image k with ImageMean(k % N): pass a
+// whole view (N images, one per source image in order) or several views. For a single
+// image use NormalizeImage.
+func (b *Batch) Normalize(imgs []float32) {
+	if b.Means == nil {
+		subtractMean(imgs, b.Mean)
+		return
+	}
+	per := len(b.Mean)
+	for k := 0; (k+1)*per <= len(imgs); k++ {
+		b.NormalizeImage(k%b.N, imgs[k*per:(k+1)*per])
+	}
+}
 
 // Accuracy returns the fraction of real rows (see Geometry) of logits (row-major, one
 // row per label) whose largest value is at the index labels holds for that row. The

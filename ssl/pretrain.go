@@ -221,13 +221,15 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 			if err := fillRaw(pl.p.unlabeled, sb.images, sb.labels, idx); err != nil {
 				return fmt.Errorf("ssl: Pretrain: reading images: %w", err)
 			}
+			var means []float32
 			if a := cfg.augment; a != nil {
-				if err := a.Augment(sb.images, sb.images, B, pl.c, pl.h, pl.w, derive(pl.cfg.seed, tagPretrainAugment, uint64(e), uint64(s))); err != nil {
+				if err := sb.augmentWithMeans(a, mean, B, pl.c, pl.h, pl.w, derive(pl.cfg.seed, tagPretrainAugment, uint64(e), uint64(s))); err != nil {
 					return fmt.Errorf("ssl: Pretrain: augmentation %s: %w", a.Name(), err)
 				}
+				means = sb.means
 			}
 			b := Batch{N: B, C: pl.c, H: pl.h, W: pl.w, Views: V, Valid: B, Images: sb.images, Labels: sb.labels, Mean: mean,
-				Inputs: sb.inputs, Targets: sb.targets, Rand: rng, Training: true}
+				Means: means, Inputs: sb.inputs, Targets: sb.targets, Rand: rng, Training: true}
 			if err := task.Prepare(&b); err != nil {
 				return fmt.Errorf("ssl: Pretrain: task %s: Prepare: %w", task.Name(), err)
 			}
