@@ -2,7 +2,6 @@ package ssl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -67,35 +66,16 @@ func saveClassifier(path string, b Backbone, ps *nn.Params, mean []float32, c, h
 // LoadClassifier reads a classifier a downstream run saved (ClassifierFile) for backbone
 // b, the architecture it was saved for (backbone.ForCheckpoint builds it from the file).
 func LoadClassifier(path string, b Backbone) (*Classifier, error) {
-	if b == nil {
-		return nil, errors.New("ssl: LoadClassifier: nil backbone")
-	}
-	meta, err := checkpoint.ReadMeta(path)
+	f, err := loadFile(path, b)
 	if err != nil {
 		return nil, fmt.Errorf("ssl: LoadClassifier: %w", err)
 	}
-	c, h, w, err := inputShape(path, meta)
-	if err != nil {
-		return nil, fmt.Errorf("ssl: LoadClassifier: %w", err)
+	if f.classes == 0 {
+		return nil, fmt.Errorf("ssl: LoadClassifier: %s is not a classifier (it records no %s): a pretrained backbone? LoadEncoder reads it", path, metaClasses)
 	}
-	classes, err := strconv.Atoi(meta.Extra[metaClasses])
-	if err != nil || classes < 2 {
-		return nil, fmt.Errorf("ssl: LoadClassifier: %s is not a classifier (%s %q)", path, metaClasses, meta.Extra[metaClasses])
-	}
-	cl := &Classifier{backbone: b, params: nn.NewParams(0), c: c, h: h, w: w, classes: classes}
-	if err := buildParams(cl.params, b, c, h, w, classes); err != nil {
-		return nil, fmt.Errorf("ssl: LoadClassifier: building %s: %w", b.Name(), err)
-	}
-	meanP, err := cl.params.Variable(PixelMeanParam, []int{c, h, w}, nil, false)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := checkpoint.Load(path, cl.params.All(), checkpoint.RequireArchitecture(b.Name())); err != nil {
-		return nil, fmt.Errorf("ssl: LoadClassifier: %w", err)
-	}
-	cl.mean = append([]float32(nil), meanP.Data()...)
-	if v := meta.Extra[metaClassNames]; v != "" {
-		if names := strings.Split(v, "\n"); len(names) == classes {
+	cl := &Classifier{backbone: b, params: f.params, mean: f.mean, c: f.c, h: f.h, w: f.w, classes: f.classes}
+	if v := f.meta.Extra[metaClassNames]; v != "" {
+		if names := strings.Split(v, "\n"); len(names) == f.classes {
 			cl.names = names
 		}
 	}

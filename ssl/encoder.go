@@ -72,35 +72,53 @@ func buildParams(ps *nn.Params, b Backbone, c, h, w, classes int) error {
 // must be the architecture the file was saved for (backbone.ForCheckpoint builds it from
 // the file).
 func LoadEncoder(path string, b Backbone) (*Encoder, error) {
+	f, err := loadFile(path, b)
+	if err != nil {
+		return nil, fmt.Errorf("ssl: LoadEncoder: %w", err)
+	}
+	return newEncoder(b, snapshot(f.params, BackboneScope), f.mean, f.c, f.h, f.w)
+}
+
+// savedNet is a network file the pipeline wrote, read back: a backbone (with a
+// classifier head when classes > 0) and the mean image.
+type savedNet struct {
+	meta    checkpoint.Meta
+	params  *nn.Params
+	mean    []float32
+	c, h, w int
+	classes int
+}
+
+// loadFile reads a pretrained backbone or a classifier file for backbone b.
+func loadFile(path string, b Backbone) (*savedNet, error) {
 	if b == nil {
-		return nil, errors.New("ssl: LoadEncoder: nil backbone")
+		return nil, errors.New("nil backbone")
 	}
-	meta, err := checkpoint.ReadMeta(path)
-	if err != nil {
-		return nil, fmt.Errorf("ssl: LoadEncoder: %w", err)
+	f := &savedNet{params: nn.NewParams(0)}
+	var err error
+	if f.meta, err = checkpoint.ReadMeta(path); err != nil {
+		return nil, err
 	}
-	c, h, w, err := inputShape(path, meta)
-	if err != nil {
-		return nil, fmt.Errorf("ssl: LoadEncoder: %w", err)
+	if f.c, f.h, f.w, err = inputShape(path, f.meta); err != nil {
+		return nil, err
 	}
-	classes := 0
-	if v, ok := meta.Extra[metaClasses]; ok {
-		if classes, err = strconv.Atoi(v); err != nil || classes < 1 {
-			return nil, fmt.Errorf("ssl: LoadEncoder: %s: bad %s %q", path, metaClasses, v)
+	if v, ok := f.meta.Extra[metaClasses]; ok {
+		if f.classes, err = strconv.Atoi(v); err != nil || f.classes < 2 {
+			return nil, fmt.Errorf("%s: bad %s %q", path, metaClasses, v)
 		}
 	}
-	ps := nn.NewParams(0)
-	if err := buildParams(ps, b, c, h, w, classes); err != nil {
-		return nil, fmt.Errorf("ssl: LoadEncoder: building %s: %w", b.Name(), err)
+	if err := buildParams(f.params, b, f.c, f.h, f.w, f.classes); err != nil {
+		return nil, fmt.Errorf("building %s: %w", b.Name(), err)
 	}
-	meanP, err := ps.Variable(PixelMeanParam, []int{c, h, w}, nil, false)
+	meanP, err := f.params.Variable(PixelMeanParam, []int{f.c, f.h, f.w}, nil, false)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := checkpoint.Load(path, ps.All(), checkpoint.RequireArchitecture(b.Name())); err != nil {
-		return nil, fmt.Errorf("ssl: LoadEncoder: %w", err)
+	if _, err := checkpoint.Load(path, f.params.All(), checkpoint.RequireArchitecture(b.Name())); err != nil {
+		return nil, err
 	}
-	return newEncoder(b, snapshot(ps, BackboneScope), meanP.Data(), c, h, w)
+	f.mean = append([]float32(nil), meanP.Data()...)
+	return f, nil
 }
 
 // inputShape reads the "CxHxW" image shape a pipeline file records.
