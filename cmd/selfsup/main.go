@@ -1,11 +1,11 @@
 // Command selfsup runs selfsup's experiments and tools.
 //
-//	selfsup run [flags]     pretrain on a pretext task, transfer to few labels, compare with supervised training
+//	selfsup run [flags]      pretrain on a pretext task, transfer to few labels, compare with supervised training
 //	selfsup pretrain [flags] the pretraining stage of a grid run on a cluster scheduler
-//	selfsup shard [flags]   one shard of the downstream runs (SLURM array task, Kubernetes Indexed Job)
+//	selfsup shard [flags]    one shard of the downstream runs (SLURM array task, Kubernetes Indexed Job)
 //	selfsup report [flags]  merge the finished runs of the shards into the report
-//	selfsup folds [flags]   write the label-budget splits (stratified k-fold runs) for use elsewhere
-//	selfsup bench [flags]   time training and inference steps, optionally beside the PyTorch peer
+//	selfsup folds [flags]    write the label-budget splits (stratified k-fold runs) for use elsewhere
+//	selfsup bench [flags]    time training and inference steps, optionally beside the PyTorch peer
 //
 // With no flags, "selfsup run" runs the whole experiment on the small dataset embedded in the
 // module (16x16 CIFAR-10, 5,000 training and 1,000 test images) in a few minutes and prints the
