@@ -3,7 +3,7 @@
 //	selfsup run [flags]      pretrain on a pretext task, transfer to few labels, compare with supervised training
 //	selfsup pretrain [flags] the pretraining stage of a grid run on a cluster scheduler
 //	selfsup shard [flags]    one shard of the downstream runs (SLURM array task, Kubernetes Indexed Job)
-//	selfsup report [flags]  merge the finished runs of the shards into the report
+//	selfsup report [flags]   merge the finished runs of the shards into the report
 //	selfsup folds [flags]    write the label-budget splits (stratified k-fold runs) for use elsewhere
 //	selfsup bench [flags]    time training and inference steps, optionally beside the PyTorch peer
 //
