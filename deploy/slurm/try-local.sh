@@ -29,8 +29,13 @@ for _ in $(seq 600); do
 done
 squeue -h -j "$jobs" 2>/dev/null | grep -q . && { echo "jobs still queued after 10 minutes" >&2; squeue >&2; exit 1; }
 sleep 2 # the job-completion log is written as the jobs end
-echo "job-completion log ($dir/cluster/jobcomp.log):"
-cat "$dir/cluster/jobcomp.log"
+echo "job-completion log ($dir/cluster/jobcomp.log), the lines of these jobs:"
+read -r pre arr rep <<<"$(awk '{printf "%s ", $2}' <<<"$ids")"
+grep -E "^JobId=($pre|$rep) |ArrayJobId=$arr " "$dir/cluster/jobcomp.log"
+if grep -E "^JobId=($pre|$rep) |ArrayJobId=$arr " "$dir/cluster/jobcomp.log" | grep -qv "JobState=COMPLETED"; then
+	echo "FAIL: a job did not complete" >&2
+	exit 1
+fi
 
 # The reports, without timings and paths.
 strip='walk(if type == "object" then del(.seconds, .checkpoint) else . end)'
