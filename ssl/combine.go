@@ -20,7 +20,8 @@ type NamedReport struct {
 // supervised baseline), then "<name>+SL" for each report's SSL+SL runs, in the order
 // given. The pretraining of each method is kept in Pretrains under its row's name, and
 // the gain of each method over SL gets its own row. The combined report is complete when
-// every part is. Reports of other settings are an error naming the field.
+// every part is; its Missing lists the parts' missing runs, renamed like their rows (a
+// RunKey's Index stays the index in its own pipeline's grid). Reports of other settings are an error naming the field.
 func Combine(parts ...NamedReport) (*Report, error) {
 	if len(parts) == 0 {
 		return nil, errors.New("ssl: Combine: no reports")
@@ -69,6 +70,17 @@ func Combine(parts ...NamedReport) (*Report, error) {
 			case MethodSSL:
 				run.Method = method
 				out.Runs = append(out.Runs, run)
+			}
+		}
+		for _, k := range r.Missing {
+			switch k.Method {
+			case MethodSL:
+				if takeSL {
+					out.Missing = append(out.Missing, k)
+				}
+			case MethodSSL:
+				k.Method = method
+				out.Missing = append(out.Missing, k)
 			}
 		}
 		if takeSL {

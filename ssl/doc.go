@@ -85,6 +85,22 @@
 // and EpochStats.Collapse the collapse metric of the validation features (about 1
 // healthy, near 0 collapsed), in the log, the report and the plots.
 //
+// # Scaling out
+//
+// The downstream runs of an experiment form a grid (RunKey: budget x run x method, each
+// run independent), which a cluster scheduler can run as separate processes over one
+// shared CheckpointDir: pretraining first (Pipeline.Encoder), then any number of shards at
+// once, each an Evaluate with Shard(i, n) (grid indices g with g mod n = i) or SelectRuns
+// for a dealing of one's own, then Gather, which evaluates nothing and returns the report
+// of the finished runs, equal number for number to a single Evaluate's, listing the runs
+// still missing in Report.Missing. A shard writes only its runs' files, refuses to start
+// without finished pretraining (ErrNotPretrained), and run again continues its own runs.
+//
+//	// pipe builds the same pipeline in every process, with these options added to New's.
+//	_, err := pipe(ssl.CheckpointDir(dir)).Encoder(ctx)                                    // once
+//	shard, err := pipe(ssl.CheckpointDir(dir), ssl.Shard(i, n)).Evaluate(ctx, train, test, budgets) // i = 0..n-1
+//	report, err := pipe(ssl.CheckpointDir(dir)).Gather(ctx, train, test, budgets)          // any time
+//
 // # Writing a pretext task
 //
 // A task implements PretextTask: Name, Views (network inputs per source image),

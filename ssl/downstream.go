@@ -39,30 +39,20 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	path, lastPath := "", ""
 	if dir != "" {
 		path, lastPath = pl.runPath(method, nl, r), pl.runLastPath(method, nl, r)
-		b, err := os.ReadFile(path)
-		switch {
-		case err == nil:
-			var f runFile
-			if err := json.Unmarshal(b, &f); err != nil {
-				return RunResult{}, fmt.Errorf("%s: %s: %w", tag, path, err)
-			}
-			if f.Fingerprint != fp {
-				return RunResult{}, &MismatchError{Path: path, Kind: MismatchSettings, Detail: diffFingerprints(f.Fingerprint, fp)}
-			}
-			if f.Data != "" && f.Data != pl.runData {
-				return RunResult{}, &MismatchError{Path: path, Kind: MismatchData, Detail: fmt.Sprintf("content hash %s there, %s now", f.Data, pl.runData)}
-			}
-			if f.Start == "" || f.Start == start {
-				if err := os.Remove(lastPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return RunResult{}, fmt.Errorf("%s: %w", tag, err)
-				}
-				log.Info("run already finished", "test_accuracy", short(f.Result.TestAccuracy))
-				return f.Result, nil
-			}
+		res, stale, err := pl.readRun(path, fp, start, tag)
+		if err != nil {
+			return RunResult{}, err
+		}
+		if stale != "" {
 			log.Warn("redoing a finished run: it started from other pretrained weights or another mean image than this pipeline's", "file", path,
-				"start_there", f.Start, "start_now", start)
-		case !errors.Is(err, os.ErrNotExist):
-			return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+				"start_there", stale, "start_now", start)
+		}
+		if res != nil {
+			if err := os.Remove(lastPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return RunResult{}, fmt.Errorf("%s: %w", tag, err)
+			}
+			log.Info("run already finished", "test_accuracy", short(res.TestAccuracy))
+			return *res, nil
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -248,6 +238,35 @@ func (pl *plan) downstream(ctx context.Context, method string, nl, r int, idx []
 	}
 	log.Info("run done", "test_accuracy", short(res.TestAccuracy), "test_loss", short(res.TestLoss), "seconds", short(res.Seconds))
 	return res, nil
+}
+
+// readRun reads the result file of a finished downstream run at path, written with the
+// fingerprint fp from the weights identified by start. It returns nil when there is no
+// such file, and also when the run started from other weights, whose hash it then
+// returns as stale (the run is to be redone). A file of other settings or other data is a
+// *MismatchError; tag prefixes the other errors.
+func (pl *plan) readRun(path, fp, start, tag string) (res *RunResult, stale string, err error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, "", nil
+	case err != nil:
+		return nil, "", fmt.Errorf("%s: %w", tag, err)
+	}
+	var f runFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, "", fmt.Errorf("%s: %s: %w", tag, path, err)
+	}
+	if f.Fingerprint != fp {
+		return nil, "", &MismatchError{Path: path, Kind: MismatchSettings, Detail: diffFingerprints(f.Fingerprint, fp)}
+	}
+	if f.Data != "" && f.Data != pl.runData {
+		return nil, "", &MismatchError{Path: path, Kind: MismatchData, Detail: fmt.Sprintf("content hash %s there, %s now", f.Data, pl.runData)}
+	}
+	if f.Start != "" && f.Start != start {
+		return nil, f.Start, nil
+	}
+	return &f.Result, "", nil
 }
 
 // test1 runs every test image through the inference network and returns the accuracy and

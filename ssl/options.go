@@ -69,6 +69,9 @@ type config struct {
 	logger   *slog.Logger
 	progress func(Progress)
 	ckptDir  string
+
+	// selectRun, when set (Shard, SelectRuns), chooses the downstream runs to evaluate.
+	selectRun func(RunKey) bool
 }
 
 func defaultConfig() config {

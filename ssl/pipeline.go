@@ -164,6 +164,9 @@ func (p *Pipeline) Evaluate(ctx context.Context, train, test Dataset, budgets La
 	err = pl.run(ctx, rep)
 	rep.Seconds = time.Since(start).Seconds()
 	rep.Complete = err == nil
+	if pl.cfg.selectRun != nil {
+		rep.Missing = pl.missingOf(rep)
+	}
 	if err != nil {
 		pl.cfg.logger.Error("evaluation stopped", "err", err)
 	} else {
@@ -221,16 +224,15 @@ func (pl *plan) run(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("ssl: mean image of the training images: %w", err)
 		}
 	}
-	for bi, nl := range pl.sizes {
-		for r, idx := range pl.runs[bi] {
-			for _, m := range pl.methods {
-				res, err := pl.downstream(ctx, m, nl, r, idx, pre, mean)
-				if err != nil {
-					return err
-				}
-				rep.Runs = append(rep.Runs, res)
-			}
+	for _, g := range pl.grid() {
+		if !pl.selected(g.key) {
+			continue
 		}
+		res, err := pl.downstream(ctx, g.key.Method, g.key.NLabels, g.key.Run, g.idx, pre, mean)
+		if err != nil {
+			return err
+		}
+		rep.Runs = append(rep.Runs, res)
 	}
 	return nil
 }

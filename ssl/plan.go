@@ -50,6 +50,9 @@ type plan struct {
 	// loaded is the backbone read by FromPretrained.
 	loaded *pretrained
 
+	// gather is set for Gather: nothing is trained, per-epoch checkpoints are not read.
+	gather bool
+
 	// knnTrain and knnTest cache the embeddings of every training and test image for
 	// KNNProbe runs, computed once from the pretrained backbone.
 	knnTrain, knnTest *embedding.Matrix
@@ -84,10 +87,15 @@ type pretrainFile struct {
 
 // plan validates the configuration against the data and resolves every setting.
 func (p *Pipeline) plan(ctx context.Context, trainDS, testDS Dataset, budgets LabelBudgets) (*plan, error) {
+	return p.planFor(ctx, trainDS, testDS, budgets, false)
+}
+
+// planFor is plan, for Gather when gather is set.
+func (p *Pipeline) planFor(ctx context.Context, trainDS, testDS Dataset, budgets LabelBudgets, gather bool) (*plan, error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}
-	pl := &plan{p: p, train: trainDS, test: testDS}
+	pl := &plan{p: p, train: trainDS, test: testDS, gather: gather}
 	pl.cfg = defaultConfig()
 	if err := pl.cfg.apply("New", func(where) bool { return true }, p.opts); err != nil {
 		return nil, err
@@ -102,6 +110,12 @@ func (p *Pipeline) plan(ctx context.Context, trainDS, testDS Dataset, budgets La
 
 	if err := p.transfer.check(); err != nil {
 		return nil, err
+	}
+	switch {
+	case gather && pl.cfg.ckptDir == "":
+		return nil, errors.New("ssl: Gather: the pipeline has no CheckpointDir to gather finished runs from")
+	case pl.cfg.selectRun != nil && pl.cfg.ckptDir == "":
+		return nil, errors.New("ssl: New: Shard or SelectRuns needs a CheckpointDir, shared by the shards, holding finished pretraining")
 	}
 	// Methods.
 	if p.task != nil && p.pretrained != "" {
@@ -193,6 +207,16 @@ func (p *Pipeline) plan(ctx context.Context, trainDS, testDS Dataset, budgets La
 	}
 	if err := pl.checkSaved(); err != nil {
 		return nil, err
+	}
+	switch {
+	case gather:
+		if err := pl.checkPretrained("Gather"); err != nil {
+			return nil, err
+		}
+	case pl.cfg.selectRun != nil:
+		if err := pl.checkPretrained("Shard/SelectRuns"); err != nil {
+			return nil, err
+		}
 	}
 	return pl, ctx.Err()
 }
@@ -671,45 +695,51 @@ func (pl *plan) checkSaved() error {
 			}
 		}
 	}
-	for bi, nl := range pl.sizes {
-		for r, idx := range pl.runs[bi] {
-			for _, m := range pl.methods {
-				want := pl.runFingerprint(m, nl, r, idx, pl.loaded)
-				path := pl.runPath(m, nl, r)
-				b, err := os.ReadFile(path)
-				switch {
-				case err == nil:
-					var f runFile
-					if err := json.Unmarshal(b, &f); err != nil {
-						return fmt.Errorf("ssl: CheckpointDir: %s: %w", path, err)
-					}
-					if f.Fingerprint != want {
-						return mismatch(path, f.Fingerprint, want)
-					}
-					if err := pl.checkData(path, f.Data, pl.runData); err != nil {
-						return err
-					}
-				case !errors.Is(err, os.ErrNotExist):
-					return fmt.Errorf("ssl: CheckpointDir: %w", err)
-				}
-				last := pl.runLastPath(m, nl, r)
-				if _, err := os.Stat(last); err != nil {
-					continue
-				}
-				meta, err := checkpoint.ReadMeta(last)
-				if err != nil {
-					return fmt.Errorf("ssl: CheckpointDir: %w", err)
-				}
-				if meta.Architecture != pl.p.backbone.Name() {
-					return &MismatchError{Path: last, Kind: MismatchArchitecture, Detail: fmt.Sprintf("%q, the backbone is %q", meta.Architecture, pl.p.backbone.Name())}
-				}
-				if fp := meta.Extra["fingerprint"]; fp != want {
-					return mismatch(last, fp, want)
-				}
-				if err := pl.checkData(last, meta.Extra[metaData], pl.runData); err != nil {
-					return err
-				}
+	for _, g := range pl.grid() {
+		// Only the runs this process reads back or continues: those of other shards may
+		// be in flight.
+		if !pl.selected(g.key) {
+			continue
+		}
+		m, nl, r, idx := g.key.Method, g.key.NLabels, g.key.Run, g.idx
+		want := pl.runFingerprint(m, nl, r, idx, pl.loaded)
+		path := pl.runPath(m, nl, r)
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			var f runFile
+			if err := json.Unmarshal(b, &f); err != nil {
+				return fmt.Errorf("ssl: CheckpointDir: %s: %w", path, err)
 			}
+			if f.Fingerprint != want {
+				return mismatch(path, f.Fingerprint, want)
+			}
+			if err := pl.checkData(path, f.Data, pl.runData); err != nil {
+				return err
+			}
+		case !errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("ssl: CheckpointDir: %w", err)
+		}
+		if pl.gather {
+			// Gather reads no per-epoch checkpoint.
+			continue
+		}
+		last := pl.runLastPath(m, nl, r)
+		if _, err := os.Stat(last); err != nil {
+			continue
+		}
+		meta, err := checkpoint.ReadMeta(last)
+		if err != nil {
+			return fmt.Errorf("ssl: CheckpointDir: %w", err)
+		}
+		if meta.Architecture != pl.p.backbone.Name() {
+			return &MismatchError{Path: last, Kind: MismatchArchitecture, Detail: fmt.Sprintf("%q, the backbone is %q", meta.Architecture, pl.p.backbone.Name())}
+		}
+		if fp := meta.Extra["fingerprint"]; fp != want {
+			return mismatch(last, fp, want)
+		}
+		if err := pl.checkData(last, meta.Extra[metaData], pl.runData); err != nil {
+			return err
 		}
 	}
 	return nil

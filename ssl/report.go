@@ -117,11 +117,16 @@ type Report struct {
 	// Warnings are non-fatal remarks about the configuration (e.g. budgets whose runs are
 	// not exactly class-balanced).
 	Warnings []string `json:"warnings,omitempty"`
-	// Seconds is the wall time of Evaluate.
+	// Seconds is the wall time of Evaluate (for Gather, the summed seconds of the
+	// pretraining and of the runs it read).
 	Seconds float64 `json:"seconds"`
 	// Complete is false when Evaluate stopped early (cancelled or failed): the report then
-	// holds what had finished.
+	// holds what had finished. A report of Gather is complete when no run is missing.
 	Complete bool `json:"complete"`
+	// Missing lists the runs asked for that have not finished: for Gather, the runs of the
+	// grid without a result file; for an Evaluate with Shard or SelectRuns, the selected
+	// runs it did not finish. Empty (and left out of the JSON) otherwise.
+	Missing []RunKey `json:"missing,omitempty"`
 }
 
 // Summary aggregates the runs of one method on one budget.
@@ -183,7 +188,8 @@ func (r *Report) hasMethod(m string) bool {
 // WriteMarkdown writes the comparison as Markdown: the test accuracy table of the seed
 // (rows SL and SSL+SL, one column per n_labels, "mean% ± std" over the runs), the gain of
 // SSL+SL over SL in percentage points, then the test loss and the time per run, and a line
-// about pretraining. A cell without finished runs reads "–".
+// about pretraining. A cell without finished runs reads "–"; the runs listed in Missing
+// follow, one per line.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	header := func(title string) {
@@ -271,7 +277,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString(".")
 	}
-	if !r.Complete {
+	switch {
+	case len(r.Missing) > 0:
+		fmt.Fprintf(&b, " Incomplete: %d runs missing.\n\nMissing runs:\n", len(r.Missing))
+		for _, k := range r.Missing {
+			fmt.Fprintf(&b, "\n- %s", k)
+		}
+	case !r.Complete:
 		b.WriteString(" Incomplete: the evaluation stopped early.")
 	}
 	b.WriteString("\n")

@@ -1,8 +1,11 @@
 // Command selfsup runs selfsup's experiments and tools.
 //
-//	selfsup run [flags]     pretrain on a pretext task, transfer to few labels, compare with supervised training
-//	selfsup folds [flags]   write the label-budget splits (stratified k-fold runs) for use elsewhere
-//	selfsup bench [flags]   time training and inference steps, optionally beside the PyTorch peer
+//	selfsup run [flags]      pretrain on a pretext task, transfer to few labels, compare with supervised training
+//	selfsup pretrain [flags] the pretraining stage of a grid run on a cluster scheduler
+//	selfsup shard [flags]    one shard of the downstream runs (SLURM array task, Kubernetes Indexed Job)
+//	selfsup report [flags]   merge the finished runs of the shards into the report
+//	selfsup folds [flags]    write the label-budget splits (stratified k-fold runs) for use elsewhere
+//	selfsup bench [flags]    time training and inference steps, optionally beside the PyTorch peer
 //
 // With no flags, "selfsup run" runs the whole experiment on the small dataset embedded in the
 // module (16x16 CIFAR-10, 5,000 training and 1,000 test images) in a few minutes and prints the
@@ -36,6 +39,9 @@ type command struct {
 
 var commands = []command{
 	{"run", "pretrain, transfer to few labels and compare with supervised training (the main experiment)", runRun},
+	{"pretrain", "stage 1 of a grid on a cluster: pretraining only (selfsup run --pretrain-only, continued when re-run)", runPretrain},
+	{"shard", "stage 2: one shard of the downstream runs (--shard i/n, SLURM array or Kubernetes Indexed Job index)", runShard},
+	{"report", "stage 3: merge the finished runs into the report files and list the missing ones", runReport},
 	{"folds", "write label-budget splits (stratified k-fold runs) as JSON or CSV", runFolds},
 	{"bench", "time training and inference steps of a model, optionally beside the PyTorch peer", runBench},
 }

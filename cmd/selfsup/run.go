@@ -92,6 +92,9 @@ type runOptions struct {
 	// changed lists the flags given on the command line that change the results (all
 	// but --out, --resume, --threads and --progress), for the hints of a failed resume.
 	changed []string
+	// stage is the command: stageRun ("selfsup run"), stagePretrain, stageShard or
+	// stageReport.
+	stage string
 }
 
 const runUsage = `usage: selfsup run [flags]
@@ -392,6 +395,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	return execute(ctx, cfg, o, stageOptions{}, stdout, stderr)
+}
+
+// execute runs the experiment of cfg, or the stage o.stage of it.
+func execute(ctx context.Context, cfg runConfig, o runOptions, so stageOptions, stdout, stderr io.Writer) error {
+	shard, shards, shardFrom := 0, 0, ""
+	if o.stage == stageShard {
+		var err error
+		if shard, shards, shardFrom, err = shardOf(so.shard, so.shards, os.Getenv); err != nil {
+			return err
+		}
+	}
 	r, err := resolve(cfg)
 	if err != nil {
 		return err
@@ -480,9 +495,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return filepath.Join(ckpt, r.tasks[i].name)
 	}
+	offsets := gridOffsets(len(r.tasks), totalRuns)
 	opts := func(i int) []ssl.Option {
-		return []ssl.Option{ssl.Seed(cfg.Seed), ssl.Logger(log), ssl.OnProgress(onProgress),
+		o := []ssl.Option{ssl.Seed(cfg.Seed), ssl.Logger(log), ssl.OnProgress(onProgress),
 			ssl.CheckpointDir(taskDir(i)), ssl.LearningRate(float32(cfg.LR))}
+		if shards > 0 {
+			off := offsets[i]
+			o = append(o, ssl.SelectRuns(func(k ssl.RunKey) bool { return (off+k.Index)%shards == shard }))
+		}
+		return o
+	}
+	if shards > 0 && b != nil {
+		// The bar counts the shard's runs.
+		b.totalRuns = (totalRuns*methods + shards - 1 - shard) / shards
 	}
 	down := []ssl.Option{ssl.Epochs(cfg.FinetuneEpochs), ssl.BatchSize(cfg.FinetuneBatch)}
 	if r.finetuneAugment != nil {
@@ -531,8 +556,30 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	for _, pipe := range pipes {
 		if err := pipe.Check(ctx, data.train, data.test, budgets); err != nil {
+			if errors.Is(err, ssl.ErrNotPretrained) {
+				return fmt.Errorf("--out %s: %w; run selfsup pretrain --out %s first, and start the shards once it has finished", o.out, err, o.out)
+			}
 			return configError(err, o)
 		}
+	}
+	if o.stage == stageShard || o.stage == stageReport {
+		e := &expt{train: data.train, test: data.test, budgets: budgets, out: o.out, ckpt: ckpt, o: o, say: say,
+			closeBar: func() {
+				if b != nil {
+					b.close()
+				}
+			}}
+		if o.stage == stageReport {
+			names := make([]string, len(r.tasks))
+			for i, t := range r.tasks {
+				names[i] = t.name
+			}
+			return reportRun(ctx, pipes, names, e, so.partial, stdout)
+		}
+		runs := (totalRuns*methods + shards - 1 - shard) / shards
+		log.Info("selfsup shard", "shard", shard, "shards", shards, "from", shardFrom, "runs", runs, "of", totalRuns*methods,
+			"data", r.src.String(), "out", o.out)
+		return shardRun(ctx, pipes, e, shard, shards, runs)
 	}
 	if err := writeConfig(o.out, cfg); err != nil {
 		return err
