@@ -7,28 +7,30 @@ import (
 	"github.com/selfsup/selfsup/nn"
 )
 
-// NonFiniteError reports a NaN or infinite loss or gradient.
-type NonFiniteError struct {
+// NonFiniteStepError reports a NaN or infinite loss or gradient of one training step.
+// The pipeline wraps it in an ssl.NonFiniteError that names the stage and epoch.
+type NonFiniteStepError struct {
 	Step  int64   // the training step
 	What  string  // "loss" or "gradient of <parameter name>"
 	Index int     // element index within the gradient (0 for the loss)
 	Value float32 // the offending value
 }
 
-func (e *NonFiniteError) Error() string {
+// Error says which step met which non-finite number.
+func (e *NonFiniteStepError) Error() string {
 	if e.What == "loss" {
 		return fmt.Sprintf("optim: step %d: loss is %v", e.Step, e.Value)
 	}
 	return fmt.Sprintf("optim: step %d: %s is %v at element %d", e.Step, e.What, e.Value, e.Index)
 }
 
-// CheckFinite returns a *NonFiniteError naming step if loss or any element of grads is
+// CheckFinite returns a *NonFiniteStepError naming step if loss or any element of grads is
 // NaN or infinite, and nil otherwise. params, when not nil, must be as long as grads and
 // names the gradients in the error; nil gradients are skipped. It allocates nothing
 // unless it finds a bad value.
 func CheckFinite(step int64, loss float32, params []*nn.Param, grads [][]float32) error {
 	if !finite32(loss) {
-		return &NonFiniteError{Step: step, What: "loss", Value: loss}
+		return &NonFiniteStepError{Step: step, What: "loss", Value: loss}
 	}
 	if params != nil && len(params) != len(grads) {
 		return fmt.Errorf("optim: CheckFinite: %d parameters but %d gradients", len(params), len(grads))
@@ -43,7 +45,7 @@ func CheckFinite(step int64, loss float32, params []*nn.Param, grads [][]float32
 				if params != nil && params[i] != nil {
 					what = fmt.Sprintf("gradient of %q", params[i].Name)
 				}
-				return &NonFiniteError{Step: step, What: what, Index: j, Value: v}
+				return &NonFiniteStepError{Step: step, What: what, Index: j, Value: v}
 			}
 		}
 	}

@@ -180,7 +180,7 @@ func TestCheckFinite(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := CheckFinite(42, float32(math.NaN()), ps, nil)
-	var nf *NonFiniteError
+	var nf *NonFiniteStepError
 	if !errors.As(err, &nf) || nf.Step != 42 || nf.What != "loss" || err.Error() != "optim: step 42: loss is NaN" {
 		t.Errorf("NaN loss: %v", err)
 	}

@@ -31,6 +31,7 @@ type NonFiniteError struct {
 	Err error
 }
 
+// Error names the stage, run, epoch and number.
 func (e *NonFiniteError) Error() string {
 	msg := fmt.Sprintf("%s: %s is %v", stageName(e.Stage, e.NLabels, e.Run), e.What, e.Value)
 	if e.Epoch > 0 {
@@ -76,6 +77,7 @@ type DivergedError struct {
 	Loss, Start, Limit float64
 }
 
+// Error names the stage and the losses compared.
 func (e *DivergedError) Error() string {
 	return fmt.Sprintf("%s: epoch %d: training diverged: mean training loss %.4g, above %.4g (the first step's loss %.4g plus %d times max(|that|, 1)); lower the learning rate",
 		stageName(e.Stage, e.NLabels, e.Run), e.Epoch, e.Loss, e.Limit, e.Start, DivergenceFactor)

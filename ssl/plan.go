@@ -283,6 +283,7 @@ type MismatchError struct {
 	Detail string
 }
 
+// Error names the file and what differs.
 func (e *MismatchError) Error() string {
 	switch e.Kind {
 	case MismatchData:

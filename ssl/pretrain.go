@@ -426,7 +426,7 @@ func (pl *plan) validatePretext(ctx context.Context, ev *train.Graph, features *
 // stepError names the stage, epoch and step of a failed training step; a non-finite
 // loss or gradient becomes a *NonFiniteError (matching ErrNonFinite).
 func stepError(stage string, nl, run, epoch, step int, err error) error {
-	var oe *optim.NonFiniteError
+	var oe *optim.NonFiniteStepError
 	if errors.As(err, &oe) {
 		return &NonFiniteError{Stage: stage, NLabels: nl, Run: run, Epoch: epoch + 1,
 			What: fmt.Sprintf("training %s at step %d", oe.What, step+1), Value: float64(oe.Value), Err: err}

@@ -124,8 +124,8 @@ func TestStagedBackendNonFinite(t *testing.T) {
 	tr, _ := NewTrainer(gr, sgd, optim.Constant(0.1))
 	gr.Input()[5] = float32(nanValue())
 	_, err = tr.Step(context.Background(), 0)
-	var nf *optim.NonFiniteError
+	var nf *optim.NonFiniteStepError
 	if !errors.As(err, &nf) || nf.Step != 0 {
-		t.Fatalf("got %v, want an *optim.NonFiniteError for step 0", err)
+		t.Fatalf("got %v, want an *optim.NonFiniteStepError for step 0", err)
 	}
 }

@@ -32,7 +32,7 @@ func NewTrainer(g *Graph, opt optim.Optimizer, sched optim.Schedule) (*Trainer, 
 // Step runs the graph on the batch already written to its Input and Targets and applies
 // one optimizer update with the schedule's rate for epoch. It returns the task loss. A
 // NaN or Inf in the loss or a gradient stops with an error naming the step (an
-// *optim.NonFiniteError), and leaves the parameters as they were.
+// *optim.NonFiniteStepError), and leaves the parameters as they were.
 //
 // Host traffic: the batch in (none on the CPU, where Input is the graph's tensor), the
 // total and task losses and one flag (all gradients finite, a reduction on the backend)
