@@ -31,19 +31,19 @@
 // (wrong channel count, image smaller than a blur kernel, buffers of the wrong length) is
 // an error from Augment. Nothing panics on bad input.
 //
-// # Pipelines and presets
+// # Sequences and presets
 //
-// Compose(ts...) builds a Pipeline applying the transforms in order; it implements
+// Compose(ts...) builds a Sequence applying the transforms in order; it implements
 // ssl.Augmentation, and its Name lists the transforms and their parameters (fingerprints
 // record it, so a run is not resumed with another augmentation). The presets reproduce
 // published recipes; their doc comments say where each setting comes from:
 //
 //   - KerasShiftFlip: the seed's Keras recipe (shift 0.1, flip), for supervised training
-//     and fine-tuning, given to the pipeline as the augmentation of a stage's training
+//     and fine-tuning, given to the ssl pipeline as the augmentation of a stage's training
 //     batches;
 //   - CIFARCrop: the pad-4 crop and flip of torchvision's CIFAR examples;
 //   - SimCLRCIFAR: SimCLR's views at 32 px, also for SimSiam and NNCLR (two views of the
-//     same pipeline, different seeds);
+//     same sequence, different seeds);
 //   - BYOLCIFAR: BYOL's two asymmetric views at 32 px (the second solarizes);
 //   - SimCLRSTL10: the full SimCLR recipe with Gaussian blur at STL-10's 96 px.
 //
@@ -54,10 +54,10 @@
 // order. So the output depends only on seed and the pixels: it is bit for bit the same
 // whatever the number of goroutines (Augment uses runtime.GOMAXPROCS of them), and image i
 // comes out the same in any batch where it is image i. Two views of one batch need two
-// different seeds. The random numbers are not torch's: a pipeline samples from the same
+// different seeds. The random numbers are not torch's: a sequence samples from the same
 // distributions as torchvision, not the same values.
 //
-// Augment reuses per-goroutine scratch buffers between calls (a sync.Pool per pipeline),
+// Augment reuses per-goroutine scratch buffers between calls (a sync.Pool per sequence),
 // so a training loop allocates almost nothing per batch; dst may be src.
 //
 // # Example
@@ -67,7 +67,7 @@
 //	if err := p.Augment(views[:len(batch)], batch, n, 3, 32, 32, seed); err != nil { ... }
 //	if err := p.Augment(views[len(batch):], batch, n, 3, 32, 32, seed+1); err != nil { ... }
 //
-// A custom pipeline:
+// A custom sequence:
 //
 //	p, err := augment.Compose(
 //		augment.RandomCrop(4),

@@ -4,14 +4,14 @@ package augment
 // ResNet example (width_shift_range=0.1, height_shift_range=0.1, horizontal_flip=True,
 // fill_mode "nearest"): KerasShift(0.1, 0.1) then HorizontalFlip(0.5), in Keras' order
 // (the affine transform before the flip). It works on any number of channels.
-func KerasShiftFlip() *Pipeline {
+func KerasShiftFlip() *Sequence {
 	return mustCompose("keras-shift-flip", KerasShift(0.1, 0.1), HorizontalFlip(0.5))
 }
 
 // CIFARCrop is the classic CIFAR supervised recipe of torchvision examples
 // (RandomCrop(32, padding=4) and RandomHorizontalFlip()): RandomCrop(4) then
 // HorizontalFlip(0.5). It works on any number of channels.
-func CIFARCrop() *Pipeline {
+func CIFARCrop() *Sequence {
 	return mustCompose("cifar-crop-flip", RandomCrop(4), HorizontalFlip(0.5))
 }
 
@@ -37,7 +37,7 @@ var standardRatio = [2]float64{3.0 / 4, 4.0 / 3}
 // leave it out at 32 px, as solo-learn's CIFAR scripts did (--gaussian_prob 0.0) before
 // its current YAML files set probability 0.5. solo-learn resizes crops bicubically;
 // this resizes bilinearly, torchvision's default and lightly's. It needs RGB images.
-func SimCLRCIFAR() *Pipeline {
+func SimCLRCIFAR() *Sequence {
 	return mustCompose("simclr-cifar",
 		RandomResizedCrop([2]float64{0.08, 1}, standardRatio),
 		ColorJitter(0.4, 0.4, 0.4, 0.1, 0.8),
@@ -58,7 +58,7 @@ func SimCLRCIFAR() *Pipeline {
 // at 32 px, as solo-learn's CIFAR configuration (gaussian_blur prob 0.0) and lightly's
 // CIFAR-10 benchmark (gaussian_blur=0.0) do. Apply view1 to one copy of the batch and
 // view2 to the other, with different seeds. They need RGB images.
-func BYOLCIFAR() (view1, view2 *Pipeline) {
+func BYOLCIFAR() (view1, view2 *Sequence) {
 	common := func(solarize float64) []Transform {
 		ts := []Transform{
 			RandomResizedCrop([2]float64{0.08, 1}, standardRatio),
@@ -86,7 +86,7 @@ func BYOLCIFAR() (view1, view2 *Pipeline) {
 // The kernel is the SimCLR code's 10% of the image side made odd (96/10 = 9 → radius 4,
 // size 2·4+1 = 9). It needs RGB images of at least 5×5 pixels; on images of another size
 // the kernel stays 9.
-func SimCLRSTL10() *Pipeline {
+func SimCLRSTL10() *Sequence {
 	return mustCompose("simclr-stl10",
 		RandomResizedCrop([2]float64{0.08, 1}, standardRatio),
 		ColorJitter(0.8, 0.8, 0.8, 0.2, 0.8),

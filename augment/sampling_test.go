@@ -217,7 +217,7 @@ func TestParameterErrors(t *testing.T) {
 func TestShapeErrors(t *testing.T) {
 	buf := make([]float32, 4*8*8)
 	for _, tc := range []struct {
-		p       *Pipeline
+		p       *Sequence
 		c, h, w int
 		want    string
 	}{
@@ -261,7 +261,7 @@ func TestOutputRange(t *testing.T) {
 	const n, c, h, w = 64, 3, 32, 32
 	src := randomBatch(n, c, h, w, 12)
 	v1, v2 := BYOLCIFAR()
-	for _, p := range []*Pipeline{SimCLRCIFAR(), v1, v2, SimCLRSTL10(), KerasShiftFlip(), CIFARCrop()} {
+	for _, p := range []*Sequence{SimCLRCIFAR(), v1, v2, SimCLRSTL10(), KerasShiftFlip(), CIFARCrop()} {
 		dst := make([]float32, len(src))
 		if err := p.Augment(dst, src, n, c, h, w, 3); err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 // images (SimCLR's CIFAR recipe); without, it copies ready-made views held in memory,
 // which is what the augmentation's cost is measured against.
 type simclrShaped struct {
-	aug   *augment.Pipeline
+	aug   *augment.Sequence
 	ready []float32 // ready-made views: 2 × N images, written once
 }
 

@@ -8,17 +8,17 @@ import (
 	"github.com/selfsup/selfsup/ssl"
 )
 
-var _ ssl.Augmentation = (*Pipeline)(nil)
+var _ ssl.Augmentation = (*Sequence)(nil)
 
 // pipelinesUnderTest are the pipelines the generic tests run on.
-func pipelinesUnderTest(t *testing.T) map[string]*Pipeline {
+func pipelinesUnderTest(t *testing.T) map[string]*Sequence {
 	t.Helper()
 	shift, err := Compose(KerasShift(0.2, 0.1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, byol2 := BYOLCIFAR()
-	return map[string]*Pipeline{
+	return map[string]*Sequence{
 		"KerasShiftFlip": KerasShiftFlip(),
 		"CIFARCrop":      CIFARCrop(),
 		"shift":          shift,
@@ -159,7 +159,7 @@ func TestAugmentErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want one mentioning %q", tc.name, err, tc.want)
 		}
 	}
-	var nilP *Pipeline
+	var nilP *Sequence
 	if err := nilP.Augment(buf, buf, 2, 3, 4, 4, 1); err == nil {
 		t.Error("nil pipeline: no error")
 	}

@@ -10,14 +10,14 @@ import (
 	"sync/atomic"
 )
 
-// Transform is one per-image step of a Pipeline: a geometric or photometric transform with
+// Transform is one per-image step of a Sequence: a geometric or photometric transform with
 // its parameters and, where torchvision has one, the probability of applying it. Transforms
 // are made by the constructors of this package (KerasShift, HorizontalFlip, RandomCrop,
 // RandomResizedCrop, ColorJitter, RandomGrayscale, GaussianBlur, Solarize) and combined with
 // Compose. A constructor given an invalid parameter still returns a Transform; Compose
 // reports the error, naming the transform and the parameter. The zero Transform is invalid.
 //
-// A Transform is immutable and may be shared by any number of pipelines and goroutines.
+// A Transform is immutable and may be shared by any number of sequences and goroutines.
 type Transform struct {
 	name string
 	err  error
@@ -41,7 +41,7 @@ func (t Transform) Err() error {
 	return t.err
 }
 
-// frame is the state of one image while a pipeline works on it: its input and output
+// frame is the state of one image while a sequence works on it: its input and output
 // buffers, a spare buffer, the image's random source and per-worker scratch.
 type frame struct {
 	c, h, w  int
@@ -51,29 +51,29 @@ type frame struct {
 	ws       *worker
 }
 
-// Pipeline applies its transforms in order to every image of a batch. It implements
-// ssl.Augmentation. A Pipeline is immutable and safe for concurrent use; the zero Pipeline
+// Sequence applies its transforms in order to every image of a batch. It implements
+// ssl.Augmentation. A Sequence is immutable and safe for concurrent use; the zero Sequence
 // copies src to dst.
-type Pipeline struct {
+type Sequence struct {
 	label string
 	ts    []Transform
 	pool  sync.Pool // *worker
 }
 
-// Compose returns the pipeline applying ts in order. It returns an error if a transform is
+// Compose returns the sequence applying ts in order. It returns an error if a transform is
 // the zero Transform or was given an invalid parameter, naming the transform (by position
-// and name) and the parameter. A pipeline of no transforms copies src to dst.
-func Compose(ts ...Transform) (*Pipeline, error) {
+// and name) and the parameter. A sequence of no transforms copies src to dst.
+func Compose(ts ...Transform) (*Sequence, error) {
 	for i, t := range ts {
 		if err := t.Err(); err != nil {
 			return nil, fmt.Errorf("%w (transform %d of Compose)", err, i)
 		}
 	}
-	return &Pipeline{ts: append([]Transform(nil), ts...)}, nil
+	return &Sequence{ts: append([]Transform(nil), ts...)}, nil
 }
 
 // mustCompose is Compose for the presets, whose parameters are constants checked by tests.
-func mustCompose(label string, ts ...Transform) *Pipeline {
+func mustCompose(label string, ts ...Transform) *Sequence {
 	p, err := Compose(ts...)
 	if err != nil {
 		panic(err)
@@ -82,9 +82,9 @@ func mustCompose(label string, ts ...Transform) *Pipeline {
 	return p
 }
 
-// Name lists the pipeline's transforms and their parameters, joined by "+", after the
+// Name lists the sequence's transforms and their parameters, joined by "+", after the
 // preset's label and a colon for a preset: "keras-shift-flip: kerasshift(w=0.1,h=0.1)+hflip(p=0.5)".
-func (p *Pipeline) Name() string {
+func (p *Sequence) Name() string {
 	if p == nil {
 		return "<nil>"
 	}
@@ -103,7 +103,7 @@ func (p *Pipeline) Name() string {
 }
 
 // Transforms returns a copy of the pipeline's transforms, in order.
-func (p *Pipeline) Transforms() []Transform { return append([]Transform(nil), p.ts...) }
+func (p *Sequence) Transforms() []Transform { return append([]Transform(nil), p.ts...) }
 
 // Augment writes into dst the n images of src (NCHW float32, c*h*w values each, raw pixels
 // in [0, 1]) transformed by the pipeline, with the same shape. dst and src must have
@@ -117,13 +117,13 @@ func (p *Pipeline) Transforms() []Transform { return append([]Transform(nil), p.
 // Errors: a nil pipeline, negative n, non-positive c, h or w, buffers of the wrong length,
 // c != 3 for a transform that needs RGB, or an image too small for a transform (a blur
 // kernel wider than the image).
-func (p *Pipeline) Augment(dst, src []float32, n, c, h, w int, seed uint64) error {
+func (p *Sequence) Augment(dst, src []float32, n, c, h, w int, seed uint64) error {
 	return p.augment(dst, src, n, c, h, w, seed, runtime.GOMAXPROCS(0))
 }
 
-func (p *Pipeline) augment(dst, src []float32, n, c, h, w int, seed uint64, threads int) error {
+func (p *Sequence) augment(dst, src []float32, n, c, h, w int, seed uint64, threads int) error {
 	if p == nil {
-		return errors.New("augment: Augment on a nil *Pipeline")
+		return errors.New("augment: Augment on a nil *Sequence")
 	}
 	if err := p.check(len(dst), len(src), n, c, h, w); err != nil {
 		return err
@@ -166,7 +166,7 @@ func (p *Pipeline) augment(dst, src []float32, n, c, h, w int, seed uint64, thre
 }
 
 // check validates the arguments of Augment.
-func (p *Pipeline) check(ld, ls, n, c, h, w int) error {
+func (p *Sequence) check(ld, ls, n, c, h, w int) error {
 	if n < 0 {
 		return fmt.Errorf("augment: %s: n = %d images, want >= 0", p.Name(), n)
 	}
@@ -198,7 +198,7 @@ func (p *Pipeline) check(ld, ls, n, c, h, w int) error {
 }
 
 // one transforms image i of the batch from src into dst (the same image's slices).
-func (p *Pipeline) one(ws *worker, dst, src []float32, i int, seed uint64) {
+func (p *Sequence) one(ws *worker, dst, src []float32, i int, seed uint64) {
 	ws.pcg.Seed(imageSeed(seed, i))
 	f := &ws.f
 	cur := src
@@ -243,7 +243,7 @@ type worker struct {
 	floats []float32
 }
 
-func (p *Pipeline) getWorker(c, h, w int) *worker {
+func (p *Sequence) getWorker(c, h, w int) *worker {
 	ws, _ := p.pool.Get().(*worker)
 	if ws == nil {
 		ws = &worker{pcg: rand.NewPCG(0, 0)}
