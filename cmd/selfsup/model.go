@@ -28,26 +28,34 @@ const (
 
 // taskHelp describes the values of --task.
 const taskHelp = `pretext task: rotation (one random rotation per image per epoch), rotation-all (all four),
-or a contrastive method with its CIFAR defaults (package contrastive): simclr, simsiam, nnclr,
-byol, mocov2, barlowtwins, vicreg, supcon (uses the pretraining images' labels)`
+or a contrastive method with its CIFAR defaults (package contrastive; with --data stl10 its
+views use the 96-pixel STL-10 recipe): simclr, simsiam, nnclr, byol, mocov2, barlowtwins,
+vicreg, supcon (uses the pretraining images' labels); several, comma-separated, give one
+table with a row per method`
 
-// tasks builds the pretext task of each --task name.
-var tasks = map[string]func() ssl.PretextTask{
-	taskRotation:    func() ssl.PretextTask { return pretext.Rotation() },
-	taskRotationAll: func() ssl.PretextTask { return pretext.Rotation(pretext.AllRotations()) },
-	"simclr":        func() ssl.PretextTask { return contrastive.SimCLR() },
-	"simsiam":       func() ssl.PretextTask { return contrastive.SimSiam() },
-	"nnclr":         func() ssl.PretextTask { return contrastive.NNCLR() },
-	"byol":          func() ssl.PretextTask { return contrastive.BYOL() },
-	"mocov2":        func() ssl.PretextTask { return contrastive.MoCoV2() },
-	"barlowtwins":   func() ssl.PretextTask { return contrastive.BarlowTwins() },
-	"vicreg":        func() ssl.PretextTask { return contrastive.VICReg() },
-	"supcon":        func() ssl.PretextTask { return contrastive.SupCon() },
+// tasks builds the pretext task of each --task name; a contrastive method takes opts.
+var tasks = map[string]func(opts ...contrastive.Option) ssl.PretextTask{
+	taskRotation:    func(...contrastive.Option) ssl.PretextTask { return pretext.Rotation() },
+	taskRotationAll: func(...contrastive.Option) ssl.PretextTask { return pretext.Rotation(pretext.AllRotations()) },
+	"simclr":        func(o ...contrastive.Option) ssl.PretextTask { return contrastive.SimCLR(o...) },
+	"simsiam":       func(o ...contrastive.Option) ssl.PretextTask { return contrastive.SimSiam(o...) },
+	"nnclr":         func(o ...contrastive.Option) ssl.PretextTask { return contrastive.NNCLR(o...) },
+	"byol":          func(o ...contrastive.Option) ssl.PretextTask { return contrastive.BYOL(o...) },
+	"mocov2":        func(o ...contrastive.Option) ssl.PretextTask { return contrastive.MoCoV2(o...) },
+	"barlowtwins":   func(o ...contrastive.Option) ssl.PretextTask { return contrastive.BarlowTwins(o...) },
+	"vicreg":        func(o ...contrastive.Option) ssl.PretextTask { return contrastive.VICReg(o...) },
+	"supcon":        func(o ...contrastive.Option) ssl.PretextTask { return contrastive.SupCon(o...) },
 }
 
-// parseTask returns the pretext task named name.
-func parseTask(name string) (ssl.PretextTask, error) {
+// parseTask returns the pretext task named name. With stl10 the contrastive methods make
+// their views with the 96-pixel STL-10 recipe (augment.SimCLRSTL10, Gaussian blur
+// included) instead of their CIFAR one.
+func parseTask(name string, stl10 bool) (ssl.PretextTask, error) {
 	if f, ok := tasks[name]; ok {
+		if stl10 {
+			a := augment.SimCLRSTL10()
+			return f(contrastive.AugmentViews(a, a)), nil
+		}
 		return f(), nil
 	}
 	names := make([]string, 0, len(tasks))

@@ -19,6 +19,7 @@ import (
 	"github.com/selfsup/selfsup/checkpoint"
 	"github.com/selfsup/selfsup/embedding"
 	"github.com/selfsup/selfsup/folds"
+	"github.com/selfsup/selfsup/optim"
 	"github.com/selfsup/selfsup/ssl"
 )
 
@@ -61,6 +62,10 @@ type runConfig struct {
 	MonitorKNN      bool    `json:"monitor_knn,omitempty"`
 	Pretrained      string  `json:"pretrained,omitempty"`
 	PretrainOnly    bool    `json:"pretrain_only,omitempty"`
+	PretrainOpt     string  `json:"pretrain_optimizer,omitempty"`
+	PretrainLR      float64 `json:"pretrain_lr,omitempty"`
+	WeightDecay     float64 `json:"weight_decay,omitempty"`
+	PretrainSched   string  `json:"pretrain_schedule,omitempty"`
 }
 
 // preset holds the defaults that depend on the data source.
@@ -146,6 +151,10 @@ func bindRunFlags(fs *flag.FlagSet, cfg *runConfig, o *runOptions) {
 	fs.BoolVar(&cfg.MonitorKNN, "monitor-knn", cfg.MonitorKNN, "after every pretraining epoch, log the kNN accuracy of the test images voted on by the training images' embeddings (a diagnostic; it chooses nothing)")
 	fs.StringVar(&cfg.Pretrained, "pretrained", cfg.Pretrained, "start the transfer from this pretrained backbone file (pretrained*.safetensors of an earlier run) instead of pretraining")
 	fs.BoolVar(&cfg.PretrainOnly, "pretrain-only", cfg.PretrainOnly, "run only the pretraining (and its snapshots); later runs take its file with --pretrained")
+	fs.StringVar(&cfg.PretrainOpt, "pretrain-optimizer", cfg.PretrainOpt, "optimizer of pretraining: adam (default, the seed's), sgd (momentum 0.9) or lars (momentum 0.9, eta 0.02; biases and batch norm excluded), as solo-learn's CIFAR recipes")
+	fs.Float64Var(&cfg.PretrainLR, "pretrain-lr", cfg.PretrainLR, "learning rate of pretraining (default: --lr); solo-learn's SimCLR recipe with SGD: 0.06 x batch/128")
+	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay of the sgd or lars pretraining optimizer (e.g. 5e-4)")
+	fs.StringVar(&cfg.PretrainSched, "pretrain-schedule", cfg.PretrainSched, "learning-rate schedule of pretraining: step (default: the seed's x0.1 after epoch 80, ...), cosine (decay to 0 over the run, per step) or constant")
 	fs.StringVar(&o.out, "out", o.out, "results directory; it must be new or empty unless --resume")
 	fs.BoolVar(&o.resume, "resume", o.resume, "continue the run saved in --out: its settings (config.json) are the defaults, finished stages and runs are read back")
 	fs.IntVar(&o.threads, "threads", o.threads, "CPU threads (0: all)")
@@ -298,7 +307,7 @@ func resolve(cfg runConfig) (*resolved, error) {
 	seenTask := map[string]bool{}
 	for _, name := range strings.Split(cfg.Task, ",") {
 		name = strings.TrimSpace(name)
-		task, err := parseTask(name)
+		task, err := parseTask(name, r.src.kind == dataSTL10)
 		if err != nil {
 			return nil, fmt.Errorf("--task %w", err)
 		}
@@ -327,6 +336,25 @@ func resolve(cfg runConfig) (*resolved, error) {
 	}
 	if cfg.ValFraction != -1 && !(cfg.ValFraction >= 0 && cfg.ValFraction < 1) {
 		return nil, fmt.Errorf("--val-fraction %v: want a fraction in [0, 1), or -1 for none", cfg.ValFraction)
+	}
+	switch cfg.PretrainOpt {
+	case "", "adam", "sgd", "lars":
+	default:
+		return nil, fmt.Errorf("--pretrain-optimizer %q: want adam, sgd or lars", cfg.PretrainOpt)
+	}
+	switch cfg.PretrainSched {
+	case "", "step", "cosine", "constant":
+	default:
+		return nil, fmt.Errorf("--pretrain-schedule %q: want step, cosine or constant", cfg.PretrainSched)
+	}
+	if cfg.PretrainLR < 0 || cfg.PretrainLR > 10 {
+		return nil, fmt.Errorf("--pretrain-lr %v: want a learning rate in (0, 10], or 0 for --lr", cfg.PretrainLR)
+	}
+	if !(cfg.WeightDecay >= 0 && cfg.WeightDecay < 1) {
+		return nil, fmt.Errorf("--weight-decay %v: want a value in [0, 1)", cfg.WeightDecay)
+	}
+	if cfg.WeightDecay > 0 && (cfg.PretrainOpt == "" || cfg.PretrainOpt == "adam") {
+		return nil, fmt.Errorf("--weight-decay %v applies to --pretrain-optimizer sgd or lars, not adam (whose penalty is the layers' L2)", cfg.WeightDecay)
 	}
 	if cfg.Snapshots < 0 {
 		return nil, fmt.Errorf("--snapshots %d: want 0 (none) or a positive number of epochs", cfg.Snapshots)
@@ -522,7 +550,7 @@ func execute(ctx context.Context, cfg runConfig, o runOptions, so stageOptions, 
 	default:
 		transfer = ssl.FineTune(down...)
 	}
-	pre := []ssl.Option{ssl.Epochs(cfg.PretrainEpochs), ssl.BatchSize(cfg.Batch)}
+	pre := append([]ssl.Option{ssl.Epochs(cfg.PretrainEpochs), ssl.BatchSize(cfg.Batch)}, pretrainOptimizer(cfg)...)
 	if r.augment != nil {
 		pre = append(pre, ssl.Augment(r.augment))
 	}
@@ -879,4 +907,34 @@ func pretrainOnly(ctx context.Context, pipes []*ssl.Pipeline, dirs func(int) str
 		return configError(err, o)
 	}
 	return nil
+}
+
+// pretrainOptimizer returns the pretraining options of --pretrain-optimizer, --pretrain-lr,
+// --weight-decay and --pretrain-schedule; none for the defaults (the seed's Adam and step
+// schedule at --lr).
+func pretrainOptimizer(cfg runConfig) []ssl.Option {
+	var opts []ssl.Option
+	if cfg.PretrainLR > 0 {
+		opts = append(opts, ssl.LearningRate(float32(cfg.PretrainLR)))
+	}
+	wd := cfg.WeightDecay
+	switch cfg.PretrainOpt {
+	case "sgd":
+		opts = append(opts, ssl.Optimizer(fmt.Sprintf("sgd-m0.9-wd%g", wd), func() (optim.Optimizer, error) {
+			return optim.NewSGD(optim.Momentum(0.9), optim.WeightDecay(wd))
+		}))
+	case "lars":
+		opts = append(opts, ssl.Optimizer(fmt.Sprintf("lars-m0.9-eta0.02-wd%g", wd), func() (optim.Optimizer, error) {
+			return optim.NewLARS(optim.Momentum(0.9), optim.Eta(0.02), optim.WeightDecay(wd))
+		}))
+	}
+	switch cfg.PretrainSched {
+	case "cosine":
+		opts = append(opts, ssl.Schedule("cosine", func(lr float32, epochs, steps int) (optim.Schedule, error) {
+			return optim.Cosine(lr, 0, epochs*steps, 0)
+		}))
+	case "constant":
+		opts = append(opts, ssl.ConstantLR())
+	}
+	return opts
 }

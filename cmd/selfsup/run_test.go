@@ -205,6 +205,11 @@ func TestRunBadConfigurationFailsBeforeTraining(t *testing.T) {
 		{[]string{"--model", "resnet21"}, []string{"--model", "resnet21"}},
 		{[]string{"--model", "convnet:8-x"}, []string{"--model", "not a number"}},
 		{[]string{"--task", "jigsaw"}, []string{"--task", "unknown pretext task"}},
+		{[]string{"--task", "simclr,simclr"}, []string{"--task", "given twice"}},
+		{[]string{"--pretrain-optimizer", "rmsprop"}, []string{"--pretrain-optimizer", "adam, sgd or lars"}},
+		{[]string{"--pretrain-schedule", "poly"}, []string{"--pretrain-schedule", "step, cosine or constant"}},
+		{[]string{"--weight-decay", "5e-4"}, []string{"--weight-decay", "not adam"}},
+		{[]string{"--pretrain-lr", "-1"}, []string{"--pretrain-lr"}},
 		{[]string{"--data", "imagenet:/x"}, []string{"--data", "unknown data source"}},
 		{[]string{"--data", "cifar10:"}, []string{"--data", "cifar10:PATH"}},
 		{[]string{"--data", "cifar10:" + filepath.Join(tmp, "nope.tar.gz")}, []string{"--data cifar10:", "nope.tar.gz"}},
@@ -448,5 +453,24 @@ func TestRunSeveralTasksOneTable(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "0 of") {
 		t.Errorf("the resumed session trained again:\n%s", stderr)
+	}
+}
+
+// solo-learn's recipes through the command line: SGD or LARS with weight decay and a cosine
+// schedule for pretraining; the downstream runs keep the seed's Adam.
+func TestRunPretrainOptimizerFlags(t *testing.T) {
+	root := t.TempDir()
+	makeFolder(t, root, 4, 10, 5, 8)
+	for _, o := range []string{"sgd", "lars"} {
+		out := filepath.Join(t.TempDir(), "r")
+		args := tinyArgs(root, out, "--task", "simclr", "--pretrain-optimizer", o, "--pretrain-lr", "0.06",
+			"--weight-decay", "5e-4", "--pretrain-schedule", "cosine", "--budgets", "8", "--runs", "1")
+		if _, stderr, err := run(context.Background(), args...); err != nil {
+			t.Fatalf("--pretrain-optimizer %s: %v\n%s", o, err, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(out, configFile))
+		if err != nil || !strings.Contains(string(b), `"pretrain_optimizer": "`+o+`"`) {
+			t.Fatalf("config.json does not record the optimizer: %v\n%s", err, b)
+		}
 	}
 }
