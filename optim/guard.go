@@ -2,8 +2,8 @@ package optim
 
 import (
 	"fmt"
-	"math"
 
+	"github.com/selfsup/selfsup/internal/device"
 	"github.com/selfsup/selfsup/nn"
 )
 
@@ -36,7 +36,7 @@ func CheckFinite(step int64, loss float32, params []*nn.Param, grads [][]float32
 		return fmt.Errorf("optim: CheckFinite: %d parameters but %d gradients", len(params), len(grads))
 	}
 	for i, g := range grads {
-		if allFinite(g) {
+		if ok, _ := (device.CPU{}).AllFinite(g); ok {
 			continue
 		}
 		for j, v := range g {
@@ -50,22 +50,4 @@ func CheckFinite(step int64, loss float32, params []*nn.Param, grads [][]float32
 		}
 	}
 	return nil
-}
-
-// allFinite reports whether every element of x is finite: x*0 is 0 for a finite x and
-// NaN otherwise, and a sum of such terms stays 0 unless one is NaN. Four sums run
-// side by side.
-func allFinite(x []float32) bool {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+3 < len(x); i += 4 {
-		s0 += x[i] * 0
-		s1 += x[i+1] * 0
-		s2 += x[i+2] * 0
-		s3 += x[i+3] * 0
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * 0
-	}
-	return !math.IsNaN(float64(s0 + s1 + s2 + s3))
 }

@@ -204,7 +204,7 @@ func TestCheckFinite(t *testing.T) {
 	if err := CheckFinite(9, 0.1, ps, [][]float32{{0}}); err == nil {
 		t.Error("length mismatch accepted")
 	}
-	if !allFinite([]float32{math.MaxFloat32, -math.MaxFloat32, math.MaxFloat32, math.MaxFloat32}) {
-		t.Error("large finite values reported as non-finite")
+	if err := CheckFinite(9, 0.1, nil, [][]float32{{math.MaxFloat32, -math.MaxFloat32, math.MaxFloat32, math.MaxFloat32, 1}}); err != nil {
+		t.Errorf("large finite values reported as non-finite: %v", err)
 	}
 }
