@@ -140,24 +140,12 @@ func (p *Pipeline) Gather(ctx context.Context, train, test Dataset, budgets Labe
 	}
 	rep := pl.newReport()
 	rep.Missing = []RunKey{}
-	var pre *pretrained
-	switch {
-	case pl.loaded != nil:
-		pre = pl.loaded
-		res := pre.result
-		rep.Pretrain = &res
-		rep.Task = res.Task
-	case pl.p.task != nil:
-		if pre, err = pl.pretrain(ctx, rep); err != nil {
-			return nil, err
-		}
-		rep.Seconds += rep.Pretrain.Seconds
+	pre, mean, err := pl.startingPoint(ctx, rep)
+	if err != nil {
+		return nil, err
 	}
-	var mean []float32
-	if pre != nil {
-		mean = pre.mean
-	} else if mean, err = PixelMean(ctx, pl.train); err != nil {
-		return nil, fmt.Errorf("ssl: mean image of the training images: %w", err)
+	if pl.loaded == nil && rep.Pretrain != nil {
+		rep.Seconds += rep.Pretrain.Seconds
 	}
 	starts := map[string]string{}
 	for _, g := range pl.grid() {

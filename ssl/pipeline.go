@@ -194,13 +194,10 @@ func (pl *plan) newReport() *Report {
 	return r
 }
 
-// run executes the planned stages into rep.
-func (pl *plan) run(ctx context.Context, rep *Report) error {
-	if d := pl.cfg.ckptDir; d != "" {
-		if err := os.MkdirAll(filepath.Join(d, RunsDir), 0o755); err != nil {
-			return fmt.Errorf("ssl: CheckpointDir: %w", err)
-		}
-	}
+// startingPoint returns what the downstream runs start from: the pretrained backbone (read
+// by FromPretrained, or pretrained now or read back, recorded in rep) and the mean image
+// the inputs are centred with (the pretraining's, or without one the training images').
+func (pl *plan) startingPoint(ctx context.Context, rep *Report) (*pretrained, []float32, error) {
 	var pre *pretrained
 	switch {
 	case pl.loaded != nil:
@@ -210,19 +207,30 @@ func (pl *plan) run(ctx context.Context, rep *Report) error {
 		rep.Task = res.Task
 	case pl.p.task != nil:
 		var err error
-		pre, err = pl.pretrain(ctx, rep)
-		if err != nil {
-			return err
+		if pre, err = pl.pretrain(ctx, rep); err != nil {
+			return nil, nil, err
 		}
 	}
-	var mean []float32
 	if pre != nil {
-		mean = pre.mean
-	} else {
-		var err error
-		if mean, err = PixelMean(ctx, pl.train); err != nil {
-			return fmt.Errorf("ssl: mean image of the training images: %w", err)
+		return pre, pre.mean, nil
+	}
+	mean, err := PixelMean(ctx, pl.train)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ssl: mean image of the training images: %w", err)
+	}
+	return nil, mean, nil
+}
+
+// run executes the planned stages into rep.
+func (pl *plan) run(ctx context.Context, rep *Report) error {
+	if d := pl.cfg.ckptDir; d != "" {
+		if err := os.MkdirAll(filepath.Join(d, RunsDir), 0o755); err != nil {
+			return fmt.Errorf("ssl: CheckpointDir: %w", err)
 		}
+	}
+	pre, mean, err := pl.startingPoint(ctx, rep)
+	if err != nil {
+		return err
 	}
 	for _, g := range pl.grid() {
 		if !pl.selected(g.key) {
