@@ -107,9 +107,12 @@ func colStride(P int) int {
 // im2colImage writes one image x [C,H,W] as col [C·KH·KW, OH·OW] with row stride
 // colStride(OH·OW): row (c,ki,kj) holds, for each output position, the input value the
 // kernel tap (c,ki,kj) sees (0 in the padding).
-func im2colImage(g *ConvGeom, x, col []float32) {
+func im2colImage(g *ConvGeom, x, col []float32) { im2colLD(g, x, col, colStride(g.OH*g.OW)) }
+
+// im2colLD is im2colImage with row stride ld (at least OH·OW): the batched convolutions
+// write each image into its own columns of a matrix of several images.
+func im2colLD(g *ConvGeom, x, col []float32, ld int) {
 	P := g.OH * g.OW
-	ld := colStride(P)
 	hw := g.H * g.W
 	kk := g.KH * g.KW
 	contiguous := g.SW == 1 && g.SH == 1 && g.OW == g.W
@@ -182,7 +185,10 @@ func zeroColumns(m []float32, w, lo, hi int) {
 
 // col2imImage sets one image dx [C,H,W] to the sum of the entries of dcol (laid out as by
 // im2colImage) that each input position contributed to.
-func col2imImage(g *ConvGeom, dcol, dx []float32) {
+func col2imImage(g *ConvGeom, dcol, dx []float32) { col2imLD(g, dcol, dx, g.OH*g.OW) }
+
+// col2imLD is col2imImage for a dcol of row stride ld (see im2colLD).
+func col2imLD(g *ConvGeom, dcol, dx []float32, ld int) {
 	P := g.OH * g.OW
 	hw := g.H * g.W
 	clear(dx[:g.C*hw])
@@ -192,7 +198,7 @@ func col2imImage(g *ConvGeom, dcol, dx []float32) {
 		for ki := 0; ki < g.KH; ki++ {
 			ohLo, ohHi := g.ohRange(ki)
 			for kj := 0; kj < g.KW; kj++ {
-				src := dcol[r*P : (r+1)*P]
+				src := dcol[r*ld : r*ld+P]
 				r++
 				owLo, owHi := g.owRange(kj)
 				off := kj - g.PadL
@@ -224,6 +230,10 @@ func (g *ConvGeom) isPointwise() bool {
 // convImages computes y = conv(x, w) (+ bias) image by image (see the top of this file),
 // then y·scale[o] + shift[o] (and a ReLU when relu is set) when scale is non-nil.
 func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) {
+	if g.OH*g.OW < batchedMaxP {
+		convBatched(g, x, w, bias, scale, shift, relu, y)
+		return
+	}
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*P
@@ -308,6 +318,10 @@ func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
 		convImages(&t, dy, wt, nil, nil, nil, false, dx)
 		return nil
 	}
+	if g.OH*g.OW < batchedMaxP {
+		convBackwardDataBatched(g, w, dy, dx)
+		return nil
+	}
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*P
@@ -334,6 +348,10 @@ func filterGroups(n int) int { return min(n, 16) }
 // (dyₙ transposed into a [P,O] buffer first, so the GEMM reads it in place), then dw is
 // the sum of the groups' partial sums, transposed.
 func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
+	if g.OH*g.OW < batchedMaxP {
+		convBackwardFilterBatched(g, x, dy, dw)
+		return nil
+	}
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*P
@@ -374,19 +392,24 @@ func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
 		}
 	})
 	// dw[o,k] = Σ_groups part[k,o], in group order.
-	parFor(g.O, 1, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			row := dw[o*K : (o+1)*K]
-			for k := range row {
-				var s float32
-				for gi := 0; gi < groups; gi++ {
-					s += parts[(gi*K+k)*g.O+o]
-				}
-				row[k] = s
-			}
+	sumGroups(parts, groups, K*g.O)
+	transpose(K, g.O, parts[:K*g.O], dw)
+	return nil
+}
+
+// sumGroups adds the partial sums parts[gi·size : (gi+1)·size] of groups 1..groups-1 to
+// those of group 0 in group order (the sum a loop over the groups would take), in
+// parallel over ranges of elements.
+func sumGroups(parts []float32, groups, size int) {
+	if groups <= 1 {
+		return
+	}
+	parFor(size, 1<<14, func(lo, hi int) {
+		dst := parts[lo:hi]
+		for gi := 1; gi < groups; gi++ {
+			vecAdd(dst, parts[gi*size+lo:gi*size+hi], dst, false)
 		}
 	})
-	return nil
 }
 
 // transpose writes the r×c matrix a (row-major) as its c×r transpose into t: 8×8 blocks
@@ -448,6 +471,10 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	defer scratch.put(wt)
 	flipKernel(g, w, wt)
 	P, HW := g.OH*g.OW, g.H*g.W
+	if HW < batchedMaxP {
+		convBackwardBatched(g, &t, x, wt, dy, dx, dw, db)
+		return nil
+	}
 	TK := t.C * kk // rows of dcol: (o, ki', kj')
 	direct := t.isPointwise()
 	ld := HW
@@ -502,21 +529,8 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 		}
 	})
 	// dw[o,c,tap] = Σ_groups M[(o, kk-1-tap), c], in group order.
-	parFor(g.O, 1, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			for ch := 0; ch < g.C; ch++ {
-				row := dw[(o*g.C+ch)*kk : (o*g.C+ch+1)*kk]
-				for tap := range row {
-					idx := (o*kk+kk-1-tap)*g.C + ch
-					var s float32
-					for gi := 0; gi < groups; gi++ {
-						s += parts[gi*TK*g.C+idx]
-					}
-					row[tap] = s
-				}
-			}
-		}
-	})
+	sumGroups(parts, groups, TK*g.C)
+	unflipGradient(g, parts[:TK*g.C], dw)
 	for o := range db {
 		var s float64
 		for gi := 0; gi < groups; gi++ {
@@ -525,6 +539,23 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 		db[o] = float32(s)
 	}
 	return nil
+}
+
+// unflipGradient sets dw[o,c,tap] = m[(o, KH·KW-1-tap), c]: the kernel gradient from the
+// product M = dcol·xᵀ of ConvBackward.
+func unflipGradient(g *ConvGeom, m, dw []float32) {
+	kk := g.KH * g.KW
+	parFor(g.O, 1, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			for tap := 0; tap < kk; tap++ {
+				src := m[(o*kk+kk-1-tap)*g.C : (o*kk+kk-tap)*g.C]
+				d := dw[o*g.C*kk+tap:]
+				for ch, v := range src {
+					d[ch*kk] = v
+				}
+			}
+		}
+	})
 }
 
 // flipKernel sets wt[c,o,ki,kj] = w[o,c,KH-1-ki,KW-1-kj]: the kernel of the convolution

@@ -1,0 +1,219 @@
+package ops
+
+// Batched convolutions: small maps with many channels.
+//
+// Image by image (cpu_conv.go), a convolution whose output maps have few positions (the
+// last stages of a ResNet50 on 32×32 or 96×96 images: 1×1 to 6×6 maps of 256 to 2048
+// channels) multiplies the whole kernel (up to 512·4608 floats, 9 MiB) by a matrix a few
+// columns wide once per image: the GEMM degenerates into matrix-vector products that
+// stream the kernel from memory N times, and the kernel gradient is a sum of N outer
+// products, each a full-size partial sum. Below batchedMaxP output positions the
+// convolutions therefore work on blocks of images instead: the im2col matrices of a
+// block's images sit side by side as the columns of one matrix [K, nb·P], one GEMM per
+// block multiplies them with the kernel, and the result is scattered into the NCHW
+// output; the kernel gradient is one GEMM per block whose depth is nb·P, accumulated over
+// the blocks in block order. The block size depends on the shape only, and each GEMM is
+// cut into pieces of fixed rows that the goroutines share out, so the results do not
+// depend on the number of goroutines.
+
+// batchedMaxP: convolutions with fewer output positions per image than this (or, for
+// the gradients of stride-1 convolutions, fewer input positions) run batched. ResNet20's
+// smallest maps (8×8) stay image by image.
+const batchedMaxP = 64
+
+// batchCols is the target width of a block's column matrix.
+const batchCols = 1024
+
+// blockImages is the number of images per block for maps of p positions.
+func blockImages(n, p int) int { return min(n, max(1, batchCols/p)) }
+
+// gemmRowPiece is the row granularity of gemmRows' pieces: a multiple of the row count of
+// every asm tile (16, 12, 8, 6), so a piece boundary never splits a tile differently from
+// an undivided call.
+const gemmRowPiece = 48
+
+// gemmRows computes C = A·op(B) + beta·C for row-major A [m,k] (untransposed) in pieces of
+// whole multiples of gemmRowPiece rows, fixed by the shape, which the goroutines share out
+// (each piece a single-threaded gemmSerial).
+func gemmRows(transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	piece := max(gemmRowPiece, (m/8+gemmRowPiece-1)/gemmRowPiece*gemmRowPiece)
+	pieces := (m + piece - 1) / piece
+	parDyn(pieces, func(next func() (int, bool)) {
+		for {
+			p, ok := next()
+			if !ok {
+				return
+			}
+			lo := p * piece
+			h := min(piece, m-lo)
+			gemmSerial(false, transB, h, n, k, 1, a[lo*lda:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		}
+	})
+}
+
+// convBatched is convImages for small output maps (see the top of this file).
+func convBatched(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) {
+	P := g.OH * g.OW
+	K := g.C * g.KH * g.KW
+	xs, ys := g.C*g.H*g.W, g.O*P
+	nb := blockImages(g.N, P)
+	col := scratch.get(K * nb * P)
+	defer scratch.put(col)
+	out := scratch.get(g.O * nb * P)
+	defer scratch.put(out)
+	for n0 := 0; n0 < g.N; n0 += nb {
+		m := min(nb, g.N-n0)
+		ld := m * P
+		parFor(m, 1, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				im2colLD(g, x[(n0+j)*xs:(n0+j+1)*xs], col[j*P:], ld)
+			}
+		})
+		gemmRows(false, g.O, ld, K, w, K, col, ld, 0, out, ld)
+		parFor(m*g.O, 16, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				j, o := i/g.O, i%g.O
+				dst := y[(n0+j)*ys+o*P : (n0+j)*ys+(o+1)*P]
+				copy(dst, out[o*ld+j*P:o*ld+(j+1)*P])
+				if bias != nil {
+					vecAffine(dst, dst, 1, bias[o], false)
+				}
+				if scale != nil {
+					vecAffine(dst, dst, scale[o], shift[o], relu)
+				}
+			}
+		})
+	}
+}
+
+// gatherBlock copies images n0..n0+m-1 of the [N, R, P] tensor t into the [R, m·P] matrix
+// b: image j's row r goes to columns j·P.. of row r.
+func gatherBlock(t []float32, n0, m, R, P int, b []float32) {
+	ld := m * P
+	parFor(m*R, 64, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j, r := i/R, i%R
+			copy(b[r*ld+j*P:r*ld+(j+1)*P], t[((n0+j)*R+r)*P:((n0+j)*R+r+1)*P])
+		}
+	})
+}
+
+// scatterBlock is the inverse of gatherBlock: the [R, m·P] matrix b into images
+// n0..n0+m-1 of t.
+func scatterBlock(b []float32, n0, m, R, P int, t []float32) {
+	ld := m * P
+	parFor(m*R, 64, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j, r := i/R, i%R
+			copy(t[((n0+j)*R+r)*P:((n0+j)*R+r+1)*P], b[r*ld+j*P:r*ld+(j+1)*P])
+		}
+	})
+}
+
+// convBackwardDataBatched is ConvBackwardData's col2im path for small output maps: per
+// block, dcol [K, m·P] = wᵀ·dy, then col2im image by image from its columns.
+func convBackwardDataBatched(g *ConvGeom, w, dy, dx []float32) {
+	P := g.OH * g.OW
+	K := g.C * g.KH * g.KW
+	xs := g.C * g.H * g.W
+	nb := blockImages(g.N, P)
+	dyb := scratch.get(g.O * nb * P)
+	defer scratch.put(dyb)
+	dcol := scratch.get(K * nb * P)
+	defer scratch.put(dcol)
+	wt := scratch.get(K * g.O)
+	defer scratch.put(wt)
+	transpose(g.O, K, w, wt)
+	for n0 := 0; n0 < g.N; n0 += nb {
+		m := min(nb, g.N-n0)
+		ld := m * P
+		gatherBlock(dy, n0, m, g.O, P, dyb)
+		gemmRows(false, K, ld, g.O, wt, g.O, dyb, ld, 0, dcol, ld)
+		parFor(m, 1, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				col2imLD(g, dcol[j*P:], dx[(n0+j)*xs:(n0+j+1)*xs], ld)
+			}
+		})
+	}
+}
+
+// convBackwardFilterBatched is ConvBackwardFilter for small output maps: per block,
+// dw [O, K] += dy_block [O, m·P] · col_blockᵀ, summed over the blocks in order.
+func convBackwardFilterBatched(g *ConvGeom, x, dy, dw []float32) {
+	P := g.OH * g.OW
+	K := g.C * g.KH * g.KW
+	xs := g.C * g.H * g.W
+	nb := blockImages(g.N, P)
+	dyb := scratch.get(g.O * nb * P)
+	defer scratch.put(dyb)
+	col := scratch.get(K * nb * P)
+	defer scratch.put(col)
+	var beta float32
+	for n0 := 0; n0 < g.N; n0 += nb {
+		m := min(nb, g.N-n0)
+		ld := m * P
+		gatherBlock(dy, n0, m, g.O, P, dyb)
+		parFor(m, 1, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				im2colLD(g, x[(n0+j)*xs:(n0+j+1)*xs], col[j*P:], ld)
+			}
+		})
+		gemmRows(true, g.O, K, ld, dyb, ld, col, ld, beta, dw, K)
+		beta = 1
+	}
+}
+
+// convBackwardBatched is ConvBackward's stride-1 path (t the transposed geometry, wt the
+// flipped kernel) for small maps: per block, the im2col matrix of dy [TK, m·HW] gives
+// dx = wt·dcol and M [TK, C] += dcol·xᵀ; the bias gradient is summed per image and then
+// over the images in order.
+func convBackwardBatched(g, t *ConvGeom, x, wt, dy, dx, dw, db []float32) {
+	kk := g.KH * g.KW
+	P, HW := g.OH*g.OW, g.H*g.W
+	TK := t.C * kk
+	xs, ys := g.C*HW, g.O*P
+	nb := blockImages(g.N, HW)
+	dcol := scratch.get(TK * nb * HW)
+	defer scratch.put(dcol)
+	xt := scratch.get(nb * HW * g.C)
+	defer scratch.put(xt)
+	dxb := scratch.get(g.C * nb * HW)
+	defer scratch.put(dxb)
+	mm := scratch.get(TK * g.C)
+	defer scratch.put(mm)
+	var bimg []float64
+	if db != nil {
+		bimg = scratch64.get(g.N * g.O)
+		defer scratch64.put(bimg)
+	}
+	var beta float32
+	for n0 := 0; n0 < g.N; n0 += nb {
+		m := min(nb, g.N-n0)
+		ld := m * HW
+		parFor(m, 1, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				n := n0 + j
+				d := dy[n*ys : (n+1)*ys]
+				if db != nil {
+					for o := 0; o < g.O; o++ {
+						bimg[n*g.O+o], _ = vecSums(d[o*P:(o+1)*P], 0)
+					}
+				}
+				im2colLD(t, d, dcol[j*HW:], ld)
+				transpose(g.C, HW, x[n*xs:(n+1)*xs], xt[j*HW*g.C:])
+			}
+		})
+		gemmRows(false, g.C, ld, TK, wt, TK, dcol, ld, 0, dxb, ld)
+		scatterBlock(dxb, n0, m, g.C, HW, dx)
+		gemmRows(false, TK, g.C, ld, dcol, ld, xt, g.C, beta, mm, g.C)
+		beta = 1
+	}
+	unflipGradient(g, mm, dw)
+	for o := range db {
+		var s float64
+		for n := 0; n < g.N; n++ {
+			s += bimg[n*g.O+o]
+		}
+		db[o] = float32(s)
+	}
+}
