@@ -559,16 +559,28 @@ func unflipGradient(g *ConvGeom, m, dw []float32) {
 }
 
 // flipKernel sets wt[c,o,ki,kj] = w[o,c,KH-1-ki,KW-1-kj]: the kernel of the convolution
-// that computes dx from dy for a stride-1 convolution.
+// that computes dx from dy for a stride-1 convolution. A 1×1 kernel is a plain transpose;
+// larger ones are written in blocks of 8 input channels, so that the reads (w, row by row)
+// and the 8 write streams (one per channel of wt) both run through memory in order.
 func flipKernel(g *ConvGeom, w, wt []float32) {
 	kk := g.KH * g.KW
-	for o := 0; o < g.O; o++ {
-		for c := 0; c < g.C; c++ {
-			src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
-			dst := wt[(c*g.O+o)*kk : (c*g.O+o+1)*kk]
-			for i, v := range src {
-				dst[kk-1-i] = v
+	if kk == 1 {
+		transpose(g.O, g.C, w[:g.O*g.C], wt)
+		return
+	}
+	const block = 8
+	parFor((g.C+block-1)/block, 4, func(lo, hi int) {
+		for c0 := lo * block; c0 < min(hi*block, g.C); c0 += block {
+			c1 := min(c0+block, g.C)
+			for o := 0; o < g.O; o++ {
+				for c := c0; c < c1; c++ {
+					src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
+					dst := wt[(c*g.O+o)*kk : (c*g.O+o+1)*kk]
+					for i, v := range src {
+						dst[kk-1-i] = v
+					}
+				}
 			}
 		}
-	}
+	})
 }
