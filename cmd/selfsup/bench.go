@@ -18,7 +18,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -266,6 +265,11 @@ func procStatus(field string) int64 {
 	if err != nil {
 		return 0
 	}
+	return statusField(b, field)
+}
+
+// statusField returns the "kB" field of a /proc/PID/status text in bytes, or 0.
+func statusField(b []byte, field string) int64 {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
@@ -321,21 +325,49 @@ type peerBackbonesLine struct {
 
 // runPeer runs python script args and decodes its last output line into v; it returns the
 // process's peak RSS in bytes (0 where unknown).
+//
+// The peak is the child's own VmHWM, read from /proc/PID/status every 10 ms while it runs
+// (it only grows, so the last reading is at most 10 ms short of the end). The rusage of
+// the finished child is no good on Linux: exec carries the high-water mark of the address
+// space it replaces (ours, shared with the child by the vfork-style spawn) into the
+// child's ru_maxrss, so it reports at least our own peak.
 func runPeer(ctx context.Context, python, script string, args []string, v any) (int64, error) {
 	cmd := exec.CommandContext(ctx, python, append([]string{script}, args...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("bench: peer %s %s: %v", python, script, err)
+	}
+	status := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "status")
+	done := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var hwm int64
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if b, err := os.ReadFile(status); err == nil {
+				hwm = max(hwm, statusField(b, "VmHWM"))
+			}
+			select {
+			case <-done:
+				peak <- hwm
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	hwm := <-peak
+	if err != nil {
 		return 0, fmt.Errorf("bench: peer %s %s %s: %v: %s", python, script, strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
 	}
 	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
 	if err := json.Unmarshal(lines[len(lines)-1], v); err != nil {
 		return 0, fmt.Errorf("bench: peer %s %s printed %q, not its JSON line: %v", script, strings.Join(args, " "), out.String(), err)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss * 1024, nil // Linux reports kB
-	}
-	return 0, nil
+	return hwm, nil
 }
 
 // benchPeer runs the peer script for model at size×size and fills in the peer's figures

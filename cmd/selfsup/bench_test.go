@@ -98,6 +98,7 @@ func TestBenchRunsThePeerBeside(t *testing.T) {
 	body := `#!/bin/sh
 m=; s=
 while [ $# -gt 0 ]; do case "$1" in --model) m=$2;; --size) s=$2;; esac; shift; done
+sleep 0.1
 echo "{\"peer\": \"pytorch\", \"model\": \"$m\", \"version\": \"0\", \"size\": $s, \"train_img_per_s\": 1000.0, \"eval_img_per_s\": 2000.0}"
 `
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
@@ -115,6 +116,10 @@ echo "{\"peer\": \"pytorch\", \"model\": \"$m\", \"version\": \"0\", \"size\": $
 	}
 	if res.Size != 40 || res.PeerTrainImgPerS != 1000 || res.PeerEvalImgPerS != 2000 || !strings.Contains(res.Peer, "--model conv4x128") {
 		t.Errorf("result %+v", res)
+	}
+	// The shell's own peak, not ours (which the child's rusage would report).
+	if res.PeerPeakRSSBytes <= 0 || res.PeerPeakRSSBytes >= res.PeakRSSBytes/2 {
+		t.Errorf("peer peak RSS %d bytes, ours %d: want the small shell's own", res.PeerPeakRSSBytes, res.PeakRSSBytes)
 	}
 	if want := round3(res.TrainImgPerS / 1000); res.TrainRatio != want {
 		t.Errorf("train_ratio %v, want %v", res.TrainRatio, want)
