@@ -340,9 +340,17 @@ func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
 	return nil
 }
 
-// filterGroups is the number of images whose kernel gradients are summed into one partial
-// sum before the partial sums are added up in order; it fixes the order of summation.
-func filterGroups(n int) int { return min(n, 16) }
+// filterGroups is the number of groups of images whose kernel gradients are summed into
+// one partial sum each before the partial sums are added up in order; it fixes the order
+// of summation. It depends on the shape only: at most 16, and fewer when the partial sums
+// (size floats each) would take more than partsBudget floats together, but at least 2
+// so that two goroutines have work (ResNet50's 512-channel 3×3 layers: 6 groups, 57 MiB,
+// instead of 16, 151 MiB).
+func filterGroups(n, size int) int { return min(n, 16, max(2, partsBudget/max(size, 1))) }
+
+// partsBudget bounds the floats of the kernel-gradient partial sums of one convolution
+// (a variable so that tests can make it bind on small shapes).
+var partsBudget = 1 << 24
 
 // ConvBackwardFilter implements Kernels: per group of images, dwᵀ [K,O] = Σ colₙ·dyₙᵀ
 // (dyₙ transposed into a [P,O] buffer first, so the GEMM reads it in place), then dw is
@@ -360,7 +368,7 @@ func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
 	if !direct {
 		ld = colStride(P)
 	}
-	groups := filterGroups(g.N)
+	groups := filterGroups(g.N, K*g.O)
 	parts := scratch.get(groups * K * g.O)
 	defer scratch.put(parts)
 	parDyn(groups, func(next func() (int, bool)) {
@@ -482,7 +490,7 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 		ld = colStride(HW)
 	}
 	xs, ys := g.C*HW, g.O*P
-	groups := filterGroups(g.N)
+	groups := filterGroups(g.N, TK*g.C)
 	parts := scratch.get(groups * TK * g.C)
 	defer scratch.put(parts)
 	var bparts []float64

@@ -188,9 +188,12 @@ func TestConvAgainstReference(t *testing.T) {
 		{[]int{3, 16, 4, 4}, []int{6, 16, 1, 1}, 1, 1, Padding2D{}},
 		{[]int{19, 16, 4, 4}, []int{3, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 		{[]int{2, 16, 32, 32}, []int{2, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
-		// maps of 64 positions and more run image by image, smaller ones batched
-		// (cpu_conv_batched.go): both, with several kernel-gradient groups or blocks of
-		// images, and more output or input channels than one GEMM row piece
+		// maps of batchedMaxP positions and more run image by image, smaller ones
+		// batched (cpu_conv_batched.go): both, with several kernel-gradient groups or
+		// blocks of images, and more output or input channels than one GEMM row piece
+		{[]int{40, 16, 2, 2}, []int{5, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{70, 3, 3, 3}, []int{4, 3, 3, 3}, 2, 2, Padding2D{1, 1, 1, 1}},
+		{[]int{3, 16, 2, 2}, []int{100, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 		{[]int{18, 16, 8, 8}, []int{5, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 		{[]int{3, 4, 17, 17}, []int{5, 4, 3, 3}, 2, 2, Padding2D{1, 1, 1, 1}},
 		{[]int{30, 16, 6, 6}, []int{5, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
@@ -670,12 +673,19 @@ func TestSetKernels(t *testing.T) {
 // statistics and gradients) are taken over fixed groups of images in a fixed order, so
 // they are bit for bit the same whatever the number of goroutines.
 func TestDeterministicAcrossProcs(t *testing.T) {
-	// 6×6 maps run batched (two blocks of images), 8×8 ones image by image; 100 output
-	// channels make several GEMM row pieces; stride 2 takes the separate kernels.
+	// 2×2 maps run batched (two blocks of images), larger ones image by image; 100 output
+	// channels make several GEMM row pieces; stride 2 takes the separate kernels; a small
+	// partsBudget leaves fewer kernel-gradient groups than 16.
 	for _, c := range []struct {
-		n, side, o, stride int
-	}{{37, 6, 8, 1}, {37, 8, 8, 1}, {37, 6, 100, 1}, {37, 9, 100, 2}, {37, 20, 8, 2}} {
-		t.Run(fmt.Sprintf("%dx16x%dx%d-to-%d-stride-%d", c.n, c.side, c.side, c.o, c.stride), func(t *testing.T) {
+		n, side, o, stride, budget int
+	}{{37, 2, 8, 1, 0}, {37, 8, 8, 1, 0}, {37, 2, 100, 1, 0}, {37, 3, 100, 2, 0}, {37, 6, 100, 1, 0},
+		{37, 20, 8, 2, 0}, {37, 6, 100, 1, 5000}, {37, 20, 8, 2, 500}} {
+		t.Run(fmt.Sprintf("%dx16x%dx%d-to-%d-stride-%d-budget-%d", c.n, c.side, c.side, c.o, c.stride, c.budget), func(t *testing.T) {
+			if c.budget > 0 {
+				saved := partsBudget
+				partsBudget = c.budget
+				defer func() { partsBudget = saved }()
+			}
 			deterministicAcrossProcs(t, c.n, c.side, c.o, c.stride)
 		})
 	}
