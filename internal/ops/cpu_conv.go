@@ -311,15 +311,15 @@ func (g *ConvGeom) transposedGeom() (ConvGeom, bool) {
 // dx is the convolution of dy with wt[c,o,ki,kj] = w[o,c,KH-1-ki,KW-1-kj]; otherwise each
 // image's dcol = wᵀ·dy is folded back with col2im.
 func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
+	if g.OH*g.OW < batchedMaxP {
+		convBackwardDataBatched(g, w, dy, dx)
+		return nil
+	}
 	if t, ok := g.transposedGeom(); ok {
 		wt := scratch.get(len(w))
 		defer scratch.put(wt)
 		flipKernel(g, w, wt)
 		convImages(&t, dy, wt, nil, nil, nil, false, dx)
-		return nil
-	}
-	if g.OH*g.OW < batchedMaxP {
-		convBackwardDataBatched(g, w, dy, dx)
 		return nil
 	}
 	P := g.OH * g.OW
@@ -457,12 +457,13 @@ func transposeGo(a, t []float32, r, c, i0, i1, j0 int) {
 // kernel gradient: dw[o,c,ki,kj] = Σ_p x[c,p]·dcol[(o, KH-1-ki, KW-1-kj), p], so per
 // group of images M = Σ dcolₙ·xₙᵀ (xₙ transposed first) and dw is M summed over the groups
 // with the taps reversed, without a second im2col (of x). The bias gradient is summed from
-// dy while it is in cache. Strided convolutions, and those with fewer than 16 input
-// channels (the product M = dcol·xᵀ would be a few columns wide, which the GEMM runs
-// poorly), run the three kernels one after another.
+// dy while it is in cache. Strided convolutions, those with fewer than 16 input channels
+// (the product M = dcol·xᵀ would be a few columns wide, which the GEMM runs poorly) and
+// those with maps small enough to run batched (cpu_conv_batched.go) run the three kernels
+// one after another.
 func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	t, ok := g.transposedGeom()
-	if !ok || g.C < 16 {
+	if !ok || g.C < 16 || g.OH*g.OW < batchedMaxP {
 		if err := c.ConvBackwardData(g, w, dy, dx); err != nil {
 			return err
 		}
@@ -479,10 +480,6 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	defer scratch.put(wt)
 	flipKernel(g, w, wt)
 	P, HW := g.OH*g.OW, g.H*g.W
-	if HW < batchedMaxP {
-		convBackwardBatched(g, &t, x, wt, dy, dx, dw, db)
-		return nil
-	}
 	TK := t.C * kk // rows of dcol: (o, ki', kj')
 	direct := t.isPointwise()
 	ld := HW
