@@ -71,6 +71,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	peer := fs.Bool("peer", false, "also run the PyTorch peer in this run and report ratios; "+peerHelp)
 	peerScript := fs.String("peer-script", "", "path of peer_backbones.py (default: ../shared/bench/peer_backbones.py above the module root); a script named peer_resnet20.py is run the old way, one process per mode, for resnet20 at 32x32")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of our timed training and inference steps to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile (pprof) taken after the timed training steps to this file")
 	python := fs.String("python", "/usr/bin/python3", "Python with torch, for --peer (Debian: apt-get install python3-torch)")
 	task := fs.String("task", "", "time a contrastive pretraining step instead: simclr, simsiam or byol on ResNet20, in source images/s through the pipeline (the peer is peer_contrastive.py beside --peer-script's default)")
 	augmented := fs.Bool("augmented", false, "with --task: make the views with the method's augmentation alongside the step (the peer times its step on ready-made views)")
@@ -123,8 +124,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer f.Close()
 		prof = f
 	}
-	if err := benchOurs(ctx, bb, *size, *batch, *steps, *warmup, *seed, prof, &res); err != nil {
+	var memProf io.WriteCloser
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return fmt.Errorf("bench: --memprofile: %w", err)
+		}
+		defer f.Close()
+		memProf = f
+	}
+	if err := benchOurs(ctx, bb, *size, *batch, *steps, *warmup, *seed, prof, memProf, &res); err != nil {
 		return err
+	}
+	if memProf != nil {
+		if err := memProf.Close(); err != nil {
+			return fmt.Errorf("bench: --memprofile: %w", err)
+		}
 	}
 	if prof != nil {
 		if err := prof.Close(); err != nil {
@@ -179,9 +194,10 @@ func classifier(bb ssl.Backbone) train.BuildFunc {
 	}
 }
 
-// benchOurs times our training and inference steps on random size×size images and
-// writes a CPU profile of the timed steps to prof when it is not nil.
-func benchOurs(ctx context.Context, bb ssl.Backbone, size, batch, steps, warmup int, seed uint64, prof io.Writer, res *benchResult) error {
+// benchOurs times our training and inference steps on random size×size images, writes a
+// CPU profile of the timed steps to prof and a heap profile taken after the training
+// steps to memProf when they are not nil.
+func benchOurs(ctx context.Context, bb ssl.Backbone, size, batch, steps, warmup int, seed uint64, prof, memProf io.Writer, res *benchResult) error {
 	ps := nn.NewParams(seed)
 	in := []int{batch, 3, size, size}
 	tg, err := train.Compile(train.Spec{Params: ps, Training: true, Input: in, Targets: []int{batch}, Build: classifier(bb)})
@@ -229,6 +245,12 @@ func benchOurs(ctx context.Context, bb ssl.Backbone, size, batch, steps, warmup 
 	res.TrainImgPerS = float64(batch*steps) / time.Since(start).Seconds()
 	res.PlannedBytes = tg.PlannedBytes()
 	res.RSSLastBytes = procStatus("VmRSS")
+	if memProf != nil {
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(memProf); err != nil {
+			return fmt.Errorf("bench: --memprofile: %w", err)
+		}
+	}
 
 	eg, err := train.Compile(train.Spec{Params: ps, Input: in, Build: classifier(bb)})
 	if err != nil {

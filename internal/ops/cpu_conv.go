@@ -344,13 +344,15 @@ func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
 // one partial sum each before the partial sums are added up in order; it fixes the order
 // of summation. It depends on the shape only: at most 16, and fewer when the partial sums
 // (size floats each) would take more than partsBudget floats together, but at least 2
-// so that two goroutines have work (ResNet50's 512-channel 3×3 layers: 6 groups, 57 MiB,
-// instead of 16, 151 MiB).
+// so that two goroutines have work (ResNet50's 512-channel 3×3 layers: 2 groups, 18 MiB,
+// instead of 16, 151 MiB; the scratch pool rounds buffers up to a power of two, and
+// keeps them, so the budget bounds the peak memory of every training step).
 func filterGroups(n, size int) int { return min(n, 16, max(2, partsBudget/max(size, 1))) }
 
 // partsBudget bounds the floats of the kernel-gradient partial sums of one convolution
-// (a variable so that tests can make it bind on small shapes).
-var partsBudget = 1 << 24
+// (16 MiB; a variable so that tests can make it bind on small shapes). At 64 MiB the
+// partial sums took 124 MB of a ResNet50 v2 96×96 batch-32 training step's scratch.
+var partsBudget = 1 << 22
 
 // ConvBackwardFilter implements Kernels: per group of images, dwᵀ [K,O] = Σ colₙ·dyₙᵀ
 // (dyₙ transposed into a [P,O] buffer first, so the GEMM reads it in place), then dw is
