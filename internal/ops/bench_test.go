@@ -195,7 +195,8 @@ func BenchmarkConvTape(b *testing.B) {
 // BenchmarkConvSmallMaps runs ResNet50 v2's convolutions on small maps (batch 16, 32×32
 // and 96×96 inputs) both image by image and batched (cpu_conv_batched.go), alternating
 // within one loop, and reports each path's CPU milliseconds per forward + merged backward
-// pass and their ratio (image/batched: above 1, batching is faster).
+// pass and their ratio (image/batched: above 1, batching is faster), and the ratio for the
+// forward pass alone (inference).
 //
 //	go test ./internal/ops -run '^$' -bench ConvSmallMaps -benchtime 5x
 func BenchmarkConvSmallMaps(b *testing.B) {
@@ -213,7 +214,8 @@ func BenchmarkConvSmallMaps(b *testing.B) {
 		x, w := randTensor(rng, -1, 1, g.XShape()...).Float32s(), randTensor(rng, -1, 1, g.WShape()...).Float32s()
 		dy := randTensor(rng, -1, 1, g.YShape()...).Float32s()
 		y, dx, dw, db := make([]float32, size(g.YShape())), make([]float32, len(x)), make([]float32, len(w)), make([]float32, c.o)
-		pass := func(maxP int) float64 {
+		// pass returns the CPU seconds of the forward and of the backward pass.
+		pass := func(maxP int) (float64, float64) {
 			saved := batchedMaxP
 			batchedMaxP = maxP
 			defer func() { batchedMaxP = saved }()
@@ -221,22 +223,26 @@ func BenchmarkConvSmallMaps(b *testing.B) {
 			if err := (CPU{}).ConvForward(&g, x, w, nil, y); err != nil {
 				b.Fatal(err)
 			}
+			cpu1 := cpuSeconds()
 			if err := (CPU{}).ConvBackward(&g, x, w, dy, dx, dw, db); err != nil {
 				b.Fatal(err)
 			}
-			return cpuSeconds() - cpu0
+			return cpu1 - cpu0, cpuSeconds() - cpu1
 		}
 		b.Run(fmt.Sprintf("%dto%dx%dx%dk%d", c.c, c.o, c.hw, c.hw, c.k), func(b *testing.B) {
 			pass(0)
 			pass(1 << 30)
-			var image, batched float64
+			var imageF, imageB, batchedF, batchedB float64
 			for b.Loop() {
-				image += pass(0)
-				batched += pass(1 << 30)
+				f, bw := pass(0)
+				imageF, imageB = imageF+f, imageB+bw
+				f, bw = pass(1 << 30)
+				batchedF, batchedB = batchedF+f, batchedB+bw
 			}
-			b.ReportMetric(image*1e3/float64(b.N), "image-cpu-ms/op")
-			b.ReportMetric(batched*1e3/float64(b.N), "batched-cpu-ms/op")
-			b.ReportMetric(image/batched, "image/batched")
+			b.ReportMetric((imageF+imageB)*1e3/float64(b.N), "image-cpu-ms/op")
+			b.ReportMetric((batchedF+batchedB)*1e3/float64(b.N), "batched-cpu-ms/op")
+			b.ReportMetric((imageF+imageB)/(batchedF+batchedB), "image/batched")
+			b.ReportMetric(imageF/batchedF, "forward-image/batched")
 		})
 	}
 }
