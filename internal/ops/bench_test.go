@@ -191,3 +191,58 @@ func BenchmarkConvTape(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkConvSmallMaps runs ResNet50 v2's convolutions on small maps (batch 16, 32×32
+// and 96×96 inputs) both image by image and batched (cpu_conv_batched.go), alternating
+// within one loop, and reports each path's CPU milliseconds per forward + merged backward
+// pass and their ratio (image/batched: above 1, batching is faster), and the ratio for the
+// forward pass alone (inference).
+//
+//	go test ./internal/ops -run '^$' -bench ConvSmallMaps -benchtime 5x
+func BenchmarkConvSmallMaps(b *testing.B) {
+	const n = 16
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, c := range []struct{ c, o, hw, k int }{
+		{512, 512, 1, 3}, {256, 256, 2, 3}, {1024, 256, 2, 1}, {128, 128, 4, 3}, {512, 128, 4, 1},
+		{512, 512, 3, 3}, {256, 256, 6, 3}, {1024, 256, 6, 1}, {64, 64, 8, 3}, {128, 128, 12, 3},
+	} {
+		pad := c.k / 2
+		g, err := NewConvGeom(tensor.Shape{n, c.c, c.hw, c.hw}, tensor.Shape{c.o, c.c, c.k, c.k}, 1, 1, Padding2D{pad, pad, pad, pad})
+		if err != nil {
+			b.Fatal(err)
+		}
+		x, w := randTensor(rng, -1, 1, g.XShape()...).Float32s(), randTensor(rng, -1, 1, g.WShape()...).Float32s()
+		dy := randTensor(rng, -1, 1, g.YShape()...).Float32s()
+		y, dx, dw, db := make([]float32, size(g.YShape())), make([]float32, len(x)), make([]float32, len(w)), make([]float32, c.o)
+		// pass returns the CPU seconds of the forward and of the backward pass.
+		pass := func(maxP int) (float64, float64) {
+			saved := batchedMaxP
+			batchedMaxP = maxP
+			defer func() { batchedMaxP = saved }()
+			cpu0 := cpuSeconds()
+			if err := (CPU{}).ConvForward(&g, x, w, nil, y); err != nil {
+				b.Fatal(err)
+			}
+			cpu1 := cpuSeconds()
+			if err := (CPU{}).ConvBackward(&g, x, w, dy, dx, dw, db); err != nil {
+				b.Fatal(err)
+			}
+			return cpu1 - cpu0, cpuSeconds() - cpu1
+		}
+		b.Run(fmt.Sprintf("%dto%dx%dx%dk%d", c.c, c.o, c.hw, c.hw, c.k), func(b *testing.B) {
+			pass(0)
+			pass(1 << 30)
+			var imageF, imageB, batchedF, batchedB float64
+			for b.Loop() {
+				f, bw := pass(0)
+				imageF, imageB = imageF+f, imageB+bw
+				f, bw = pass(1 << 30)
+				batchedF, batchedB = batchedF+f, batchedB+bw
+			}
+			b.ReportMetric((imageF+imageB)*1e3/float64(b.N), "image-cpu-ms/op")
+			b.ReportMetric((batchedF+batchedB)*1e3/float64(b.N), "batched-cpu-ms/op")
+			b.ReportMetric((imageF+imageB)/(batchedF+batchedB), "image/batched")
+			b.ReportMetric(imageF/batchedF, "forward-image/batched")
+		})
+	}
+}

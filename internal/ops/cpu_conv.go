@@ -107,9 +107,12 @@ func colStride(P int) int {
 // im2colImage writes one image x [C,H,W] as col [C·KH·KW, OH·OW] with row stride
 // colStride(OH·OW): row (c,ki,kj) holds, for each output position, the input value the
 // kernel tap (c,ki,kj) sees (0 in the padding).
-func im2colImage(g *ConvGeom, x, col []float32) {
+func im2colImage(g *ConvGeom, x, col []float32) { im2colLD(g, x, col, colStride(g.OH*g.OW)) }
+
+// im2colLD is im2colImage with row stride ld (at least OH·OW): the batched convolutions
+// write each image into its own columns of a matrix of several images.
+func im2colLD(g *ConvGeom, x, col []float32, ld int) {
 	P := g.OH * g.OW
-	ld := colStride(P)
 	hw := g.H * g.W
 	kk := g.KH * g.KW
 	contiguous := g.SW == 1 && g.SH == 1 && g.OW == g.W
@@ -182,7 +185,10 @@ func zeroColumns(m []float32, w, lo, hi int) {
 
 // col2imImage sets one image dx [C,H,W] to the sum of the entries of dcol (laid out as by
 // im2colImage) that each input position contributed to.
-func col2imImage(g *ConvGeom, dcol, dx []float32) {
+func col2imImage(g *ConvGeom, dcol, dx []float32) { col2imLD(g, dcol, dx, g.OH*g.OW) }
+
+// col2imLD is col2imImage for a dcol of row stride ld (see im2colLD).
+func col2imLD(g *ConvGeom, dcol, dx []float32, ld int) {
 	P := g.OH * g.OW
 	hw := g.H * g.W
 	clear(dx[:g.C*hw])
@@ -192,7 +198,7 @@ func col2imImage(g *ConvGeom, dcol, dx []float32) {
 		for ki := 0; ki < g.KH; ki++ {
 			ohLo, ohHi := g.ohRange(ki)
 			for kj := 0; kj < g.KW; kj++ {
-				src := dcol[r*P : (r+1)*P]
+				src := dcol[r*ld : r*ld+P]
 				r++
 				owLo, owHi := g.owRange(kj)
 				off := kj - g.PadL
@@ -224,6 +230,10 @@ func (g *ConvGeom) isPointwise() bool {
 // convImages computes y = conv(x, w) (+ bias) image by image (see the top of this file),
 // then y·scale[o] + shift[o] (and a ReLU when relu is set) when scale is non-nil.
 func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) {
+	if g.OH*g.OW < batchedMaxP {
+		convBatched(g, x, w, bias, scale, shift, relu, y)
+		return
+	}
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*P
@@ -301,6 +311,10 @@ func (g *ConvGeom) transposedGeom() (ConvGeom, bool) {
 // dx is the convolution of dy with wt[c,o,ki,kj] = w[o,c,KH-1-ki,KW-1-kj]; otherwise each
 // image's dcol = wᵀ·dy is folded back with col2im.
 func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
+	if g.OH*g.OW < batchedMaxP {
+		convBackwardDataBatched(g, w, dy, dx)
+		return nil
+	}
 	if t, ok := g.transposedGeom(); ok {
 		wt := scratch.get(len(w))
 		defer scratch.put(wt)
@@ -326,14 +340,28 @@ func (CPU) ConvBackwardData(g *ConvGeom, w, dy, dx []float32) error {
 	return nil
 }
 
-// filterGroups is the number of images whose kernel gradients are summed into one partial
-// sum before the partial sums are added up in order; it fixes the order of summation.
-func filterGroups(n int) int { return min(n, 16) }
+// filterGroups is the number of groups of images whose kernel gradients are summed into
+// one partial sum each before the partial sums are added up in order; it fixes the order
+// of summation. It depends on the shape only: at most 16, and fewer when the partial sums
+// (size floats each) would take more than partsBudget floats together, but at least 2
+// so that two goroutines have work (ResNet50's 512-channel 3×3 layers: 2 groups, 18 MiB,
+// instead of 16, 151 MiB; the scratch pool rounds buffers up to a power of two, and
+// keeps them, so the budget bounds the peak memory of every training step).
+func filterGroups(n, size int) int { return min(n, 16, max(2, partsBudget/max(size, 1))) }
+
+// partsBudget bounds the floats of the kernel-gradient partial sums of one convolution
+// (16 MiB; a variable so that tests can make it bind on small shapes). At 64 MiB the
+// partial sums took 124 MB of a ResNet50 v2 96×96 batch-32 training step's scratch.
+var partsBudget = 1 << 22
 
 // ConvBackwardFilter implements Kernels: per group of images, dwᵀ [K,O] = Σ colₙ·dyₙᵀ
 // (dyₙ transposed into a [P,O] buffer first, so the GEMM reads it in place), then dw is
 // the sum of the groups' partial sums, transposed.
 func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
+	if g.OH*g.OW < batchedMaxP {
+		convBackwardFilterBatched(g, x, dy, dw)
+		return nil
+	}
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
 	xs, ys := g.C*g.H*g.W, g.O*P
@@ -342,7 +370,7 @@ func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
 	if !direct {
 		ld = colStride(P)
 	}
-	groups := filterGroups(g.N)
+	groups := filterGroups(g.N, K*g.O)
 	parts := scratch.get(groups * K * g.O)
 	defer scratch.put(parts)
 	parDyn(groups, func(next func() (int, bool)) {
@@ -374,19 +402,24 @@ func (CPU) ConvBackwardFilter(g *ConvGeom, x, dy, dw []float32) error {
 		}
 	})
 	// dw[o,k] = Σ_groups part[k,o], in group order.
-	parFor(g.O, 1, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			row := dw[o*K : (o+1)*K]
-			for k := range row {
-				var s float32
-				for gi := 0; gi < groups; gi++ {
-					s += parts[(gi*K+k)*g.O+o]
-				}
-				row[k] = s
-			}
+	sumGroups(parts, groups, K*g.O)
+	transpose(K, g.O, parts[:K*g.O], dw)
+	return nil
+}
+
+// sumGroups adds the partial sums parts[gi·size : (gi+1)·size] of groups 1..groups-1 to
+// those of group 0 in group order (the sum a loop over the groups would take), in
+// parallel over ranges of elements.
+func sumGroups(parts []float32, groups, size int) {
+	if groups <= 1 {
+		return
+	}
+	parFor(size, 1<<14, func(lo, hi int) {
+		dst := parts[lo:hi]
+		for gi := 1; gi < groups; gi++ {
+			vecAdd(dst, parts[gi*size+lo:gi*size+hi], dst, false)
 		}
 	})
-	return nil
 }
 
 // transpose writes the r×c matrix a (row-major) as its c×r transpose into t: 8×8 blocks
@@ -426,12 +459,13 @@ func transposeGo(a, t []float32, r, c, i0, i1, j0 int) {
 // kernel gradient: dw[o,c,ki,kj] = Σ_p x[c,p]·dcol[(o, KH-1-ki, KW-1-kj), p], so per
 // group of images M = Σ dcolₙ·xₙᵀ (xₙ transposed first) and dw is M summed over the groups
 // with the taps reversed, without a second im2col (of x). The bias gradient is summed from
-// dy while it is in cache. Strided convolutions, and those with fewer than 16 input
-// channels (the product M = dcol·xᵀ would be a few columns wide, which the GEMM runs
-// poorly), run the three kernels one after another.
+// dy while it is in cache. Strided convolutions, those with fewer than 16 input channels
+// (the product M = dcol·xᵀ would be a few columns wide, which the GEMM runs poorly) and
+// those with maps small enough to run batched (cpu_conv_batched.go) run the three kernels
+// one after another.
 func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	t, ok := g.transposedGeom()
-	if !ok || g.C < 16 {
+	if !ok || g.C < 16 || g.OH*g.OW < batchedMaxP {
 		if err := c.ConvBackwardData(g, w, dy, dx); err != nil {
 			return err
 		}
@@ -455,7 +489,7 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 		ld = colStride(HW)
 	}
 	xs, ys := g.C*HW, g.O*P
-	groups := filterGroups(g.N)
+	groups := filterGroups(g.N, TK*g.C)
 	parts := scratch.get(groups * TK * g.C)
 	defer scratch.put(parts)
 	var bparts []float64
@@ -502,21 +536,8 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 		}
 	})
 	// dw[o,c,tap] = Σ_groups M[(o, kk-1-tap), c], in group order.
-	parFor(g.O, 1, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			for ch := 0; ch < g.C; ch++ {
-				row := dw[(o*g.C+ch)*kk : (o*g.C+ch+1)*kk]
-				for tap := range row {
-					idx := (o*kk+kk-1-tap)*g.C + ch
-					var s float32
-					for gi := 0; gi < groups; gi++ {
-						s += parts[gi*TK*g.C+idx]
-					}
-					row[tap] = s
-				}
-			}
-		}
-	})
+	sumGroups(parts, groups, TK*g.C)
+	unflipGradient(g, parts[:TK*g.C], dw)
 	for o := range db {
 		var s float64
 		for gi := 0; gi < groups; gi++ {
@@ -527,17 +548,46 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	return nil
 }
 
-// flipKernel sets wt[c,o,ki,kj] = w[o,c,KH-1-ki,KW-1-kj]: the kernel of the convolution
-// that computes dx from dy for a stride-1 convolution.
-func flipKernel(g *ConvGeom, w, wt []float32) {
+// unflipGradient sets dw[o,c,tap] = m[(o, KH·KW-1-tap), c]: the kernel gradient from the
+// product M = dcol·xᵀ of ConvBackward.
+func unflipGradient(g *ConvGeom, m, dw []float32) {
 	kk := g.KH * g.KW
-	for o := 0; o < g.O; o++ {
-		for c := 0; c < g.C; c++ {
-			src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
-			dst := wt[(c*g.O+o)*kk : (c*g.O+o+1)*kk]
-			for i, v := range src {
-				dst[kk-1-i] = v
+	parFor(g.O, 1, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			for tap := 0; tap < kk; tap++ {
+				src := m[(o*kk+kk-1-tap)*g.C : (o*kk+kk-tap)*g.C]
+				d := dw[o*g.C*kk+tap:]
+				for ch, v := range src {
+					d[ch*kk] = v
+				}
 			}
 		}
+	})
+}
+
+// flipKernel sets wt[c,o,ki,kj] = w[o,c,KH-1-ki,KW-1-kj]: the kernel of the convolution
+// that computes dx from dy for a stride-1 convolution. A 1×1 kernel is a plain transpose;
+// larger ones are written in blocks of 8 input channels, so that the reads (w, row by row)
+// and the 8 write streams (one per channel of wt) both run through memory in order.
+func flipKernel(g *ConvGeom, w, wt []float32) {
+	kk := g.KH * g.KW
+	if kk == 1 {
+		transpose(g.O, g.C, w[:g.O*g.C], wt)
+		return
 	}
+	const block = 8
+	parFor((g.C+block-1)/block, 4, func(lo, hi int) {
+		for c0 := lo * block; c0 < min(hi*block, g.C); c0 += block {
+			c1 := min(c0+block, g.C)
+			for o := 0; o < g.O; o++ {
+				for c := c0; c < c1; c++ {
+					src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
+					dst := wt[(c*g.O+o)*kk : (c*g.O+o+1)*kk]
+					for i, v := range src {
+						dst[kk-1-i] = v
+					}
+				}
+			}
+		}
+	})
 }

@@ -188,6 +188,20 @@ func TestConvAgainstReference(t *testing.T) {
 		{[]int{3, 16, 4, 4}, []int{6, 16, 1, 1}, 1, 1, Padding2D{}},
 		{[]int{19, 16, 4, 4}, []int{3, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 		{[]int{2, 16, 32, 32}, []int{2, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		// maps of batchedMaxP positions and more run image by image, smaller ones
+		// batched (cpu_conv_batched.go): both, with several kernel-gradient groups or
+		// blocks of images, and more output or input channels than one GEMM row piece
+		{[]int{40, 16, 2, 2}, []int{5, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{70, 3, 3, 3}, []int{4, 3, 3, 3}, 2, 2, Padding2D{1, 1, 1, 1}},
+		{[]int{3, 16, 2, 2}, []int{100, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{18, 16, 8, 8}, []int{5, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{3, 4, 17, 17}, []int{5, 4, 3, 3}, 2, 2, Padding2D{1, 1, 1, 1}},
+		{[]int{30, 16, 6, 6}, []int{5, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{25, 3, 13, 13}, []int{4, 3, 3, 3}, 2, 2, Padding2D{1, 1, 1, 1}},
+		{[]int{3, 16, 4, 4}, []int{100, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{3, 60, 2, 2}, []int{20, 60, 1, 1}, 1, 1, Padding2D{}},
+		{[]int{5, 60, 4, 4}, []int{50, 60, 3, 3}, 2, 2, Padding2D{0, 1, 0, 1}},
+		{[]int{4, 64, 1, 1}, []int{70, 64, 1, 1}, 1, 1, Padding2D{}},
 	}
 	saved := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(saved)
@@ -659,12 +673,32 @@ func TestSetKernels(t *testing.T) {
 // statistics and gradients) are taken over fixed groups of images in a fixed order, so
 // they are bit for bit the same whatever the number of goroutines.
 func TestDeterministicAcrossProcs(t *testing.T) {
+	// 2×2 maps run batched (two blocks of images), larger ones image by image; 100 output
+	// channels make several GEMM row pieces; stride 2 takes the separate kernels; a small
+	// partsBudget leaves fewer kernel-gradient groups than 16.
+	for _, c := range []struct {
+		n, side, o, stride, budget int
+	}{{37, 2, 8, 1, 0}, {37, 8, 8, 1, 0}, {37, 2, 100, 1, 0}, {37, 3, 100, 2, 0}, {37, 6, 100, 1, 0},
+		{37, 20, 8, 2, 0}, {37, 6, 100, 1, 5000}, {37, 20, 8, 2, 500}} {
+		t.Run(fmt.Sprintf("%dx16x%dx%d-to-%d-stride-%d-budget-%d", c.n, c.side, c.side, c.o, c.stride, c.budget), func(t *testing.T) {
+			if c.budget > 0 {
+				saved := partsBudget
+				partsBudget = c.budget
+				defer func() { partsBudget = saved }()
+			}
+			deterministicAcrossProcs(t, c.n, c.side, c.o, c.stride)
+		})
+	}
+}
+
+func deterministicAcrossProcs(t *testing.T, n, side, o, stride int) {
 	rng := rand.New(rand.NewPCG(12, 12))
-	g, err := NewConvGeom(tensor.Shape{37, 16, 6, 6}, tensor.Shape{8, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1})
+	g, err := NewConvGeom(tensor.Shape{n, 16, side, side}, tensor.Shape{o, 16, 3, 3}, stride, stride, Padding2D{1, 1, 1, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, w, dy := randTensor(rng, -1, 1, 37, 16, 6, 6), randTensor(rng, -1, 1, 8, 16, 3, 3), randTensor(rng, -1, 1, 37, 8, 6, 6)
+	x, w, dy := randTensor(rng, -1, 1, n, 16, side, side), randTensor(rng, -1, 1, o, 16, 3, 3), randTensor(rng, -1, 1, g.YShape()...)
+	hw := side * side
 	run := func() []float32 {
 		nx, nw := size(g.XShape()), size(g.WShape())
 		out := make([]float32, nx+nw+g.O)
@@ -677,16 +711,20 @@ func TestDeterministicAcrossProcs(t *testing.T) {
 			invstd[i] = 1.5
 		}
 		k := CPU{}
-		if err := k.ChannelMoments(37, 16, 36, x.Float32s(), mean, variance); err != nil {
+		if err := k.ChannelMoments(n, 16, hw, x.Float32s(), mean, variance); err != nil {
 			t.Fatal(err)
 		}
-		if err := k.BatchNormGradParams(37, 16, 36, x.Float32s(), x.Float32s(), mean, invstd, dgamma, dbeta); err != nil {
+		if err := k.BatchNormGradParams(n, 16, hw, x.Float32s(), x.Float32s(), mean, invstd, dgamma, dbeta); err != nil {
 			t.Fatal(err)
 		}
-		if err := k.ChannelSum(37, 16, 36, x.Float32s(), sum); err != nil {
+		if err := k.ChannelSum(n, 16, hw, x.Float32s(), sum); err != nil {
 			t.Fatal(err)
 		}
-		return append(append(append(append(append(out, mean...), variance...), dgamma...), dbeta...), sum...)
+		y := make([]float32, size(g.YShape()))
+		if err := k.ConvForward(&g, x.Float32s(), w.Float32s(), nil, y); err != nil {
+			t.Fatal(err)
+		}
+		return append(append(append(append(append(append(out, mean...), variance...), dgamma...), dbeta...), sum...), y...)
 	}
 	saved := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(saved)
