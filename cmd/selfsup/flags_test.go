@@ -19,7 +19,7 @@ func TestMistypedFlag(t *testing.T) {
 		{[]string{"run", "--pretrain-epoch", "3"}, []string{"run: unknown flag --pretrain-epoch;", "did you mean --pretrain-epochs", "selfsup run -h"}, false},
 		{[]string{"run", "-finetune-epoch=3"}, []string{"unknown flag --finetune-epoch;", "--finetune-epochs"}, false},
 		{[]string{"run", "--budget", "100"}, []string{"--budgets"}, false},
-		{[]string{"run", "--pretrai", "x"}, []string{"did you mean --pretrain-epochs or --pretrain-only or --pretrained?"}, false},
+		{[]string{"run", "--pretrai", "x"}, []string{"did you mean --pretrain-epochs or --pretrain-lr or --pretrain-only?"}, false},
 		{[]string{"folds", "--label-from", "default"}, []string{"folds: unknown flag --label-from;", "--labels-from", "selfsup folds -h"}, false},
 		{[]string{"bench", "--step", "3"}, []string{"bench: unknown flag --step;", "--steps", "selfsup bench -h"}, false},
 		{[]string{"run", "--zzzzzzzz"}, []string{"run: unknown flag --zzzzzzzz (selfsup run -h lists all flags)"}, true},
