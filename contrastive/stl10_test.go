@@ -2,10 +2,7 @@ package contrastive_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,52 +10,18 @@ import (
 	"github.com/selfsup/selfsup/backbone"
 	"github.com/selfsup/selfsup/contrastive"
 	"github.com/selfsup/selfsup/datasets"
+	"github.com/selfsup/selfsup/internal/fixture"
 	"github.com/selfsup/selfsup/ssl"
 )
-
-// writeSTL10 writes a tiny STL-10 folder in the official binary layout (column-major
-// 3x96x96 images, 1-based labels, class names, 10 predefined folds): 20 training, 10
-// test and 12 unlabeled images.
-func writeSTL10(t *testing.T, dir string) {
-	t.Helper()
-	const img = 3 * 96 * 96
-	write := func(name string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pixels := func(n, seed int) []byte {
-		b := make([]byte, n*img)
-		for i := range b {
-			b[i] = byte((i*7 + (i/img)*31 + seed*13) % 251)
-		}
-		return b
-	}
-	labels := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(i%10 + 1)
-		}
-		return b
-	}
-	write("train_X.bin", pixels(20, 1))
-	write("train_y.bin", labels(20))
-	write("test_X.bin", pixels(10, 2))
-	write("test_y.bin", labels(10))
-	write("unlabeled_X.bin", pixels(12, 3))
-	var folds strings.Builder
-	for k := range 10 {
-		fmt.Fprintf(&folds, "%d %d %d %d\n", k, (k+5)%20, (k+10)%20, (k+15)%20)
-	}
-	write("fold_indices.txt", []byte(folds.String()))
-}
 
 // The seed's STL-10 workflow through the Go API: SimCLR with the 96-pixel recipe on the
 // unlabeled split, the Keras examples' encoder, the predefined folds as the label budget,
 // and the supervised baseline.
 func TestSTL10WorkflowGoAPI(t *testing.T) {
 	dir := t.TempDir()
-	writeSTL10(t, dir)
+	if err := fixture.WriteSTL10(dir, 20, 10, 12, false); err != nil {
+		t.Fatal(err)
+	}
 	unlabeled, err := datasets.STL10(dir, datasets.Unlabeled)
 	if err != nil {
 		t.Fatal(err)

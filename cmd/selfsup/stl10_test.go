@@ -2,51 +2,23 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/selfsup/selfsup/internal/fixture"
 	"github.com/selfsup/selfsup/ssl"
 )
 
 // makeSTL10 writes a tiny STL-10 folder in the official binary layout: 20 training images
-// (2 per class), 10 test and 10 unlabeled images of 3x96x96 bytes, the class names, and 10
-// predefined folds of 4 training indices.
+// (2 per class), 10 test and 10 unlabeled images, the class names, and 10 predefined folds
+// of 4 training indices.
 func makeSTL10(t *testing.T, dir string) {
 	t.Helper()
-	const img = 3 * 96 * 96
-	write := func(name string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := fixture.WriteSTL10(dir, 20, 10, 10, true); err != nil {
+		t.Fatal(err)
 	}
-	pixels := func(n, seed int) []byte {
-		b := make([]byte, n*img)
-		for i := range b {
-			b[i] = byte((i*7 + seed*13) % 251)
-		}
-		return b
-	}
-	labels := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(i%10 + 1)
-		}
-		return b
-	}
-	write("train_X.bin", pixels(20, 1))
-	write("train_y.bin", labels(20))
-	write("test_X.bin", pixels(10, 2))
-	write("test_y.bin", labels(10))
-	write("unlabeled_X.bin", pixels(10, 3))
-	write("class_names.txt", []byte("airplane\nbird\ncar\ncat\ndeer\ndog\nhorse\nmonkey\nship\ntruck\n"))
-	var folds strings.Builder
-	for k := range 10 {
-		fmt.Fprintf(&folds, "%d %d %d %d\n", k, (k+5)%20, (k+10)%20, (k+15)%20)
-	}
-	write("fold_indices.txt", []byte(folds.String()))
 }
 
 func TestRunSTL10PredefinedFolds(t *testing.T) {
