@@ -61,25 +61,25 @@ func Combine(parts ...NamedReport) (*Report, error) {
 		method := p.Name + "+SL"
 		names = append(names, p.Name)
 		takeSL := !haveSL && r.hasMethod(MethodSL)
-		for _, run := range r.Runs {
-			switch run.Method {
+		// rename gives the row a run (finished or missing) of r takes, false to leave it out.
+		rename := func(m string) (string, bool) {
+			switch m {
 			case MethodSL:
-				if takeSL {
-					out.Runs = append(out.Runs, run)
-				}
+				return m, takeSL
 			case MethodSSL:
-				run.Method = method
+				return method, true
+			}
+			return "", false
+		}
+		for _, run := range r.Runs {
+			if m, ok := rename(run.Method); ok {
+				run.Method = m
 				out.Runs = append(out.Runs, run)
 			}
 		}
 		for _, k := range r.Missing {
-			switch k.Method {
-			case MethodSL:
-				if takeSL {
-					out.Missing = append(out.Missing, k)
-				}
-			case MethodSSL:
-				k.Method = method
+			if m, ok := rename(k.Method); ok {
+				k.Method = m
 				out.Missing = append(out.Missing, k)
 			}
 		}
