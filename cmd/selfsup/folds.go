@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/selfsup/selfsup/checkpoint"
 	"github.com/selfsup/selfsup/folds"
@@ -57,9 +58,12 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *budgetsFlag == budgetsFolds {
 		return fmt.Errorf("--budgets: give n_labels values for %s (its predefined folds are in its fold_indices.txt already)", src)
 	}
-	sizes, err := parseBudgets(*budgetsFlag)
+	sizes, perBudget, err := parseBudgets(*budgetsFlag)
 	if err != nil {
 		return fmt.Errorf("--budgets %w", err)
+	}
+	if slices.ContainsFunc(perBudget, func(n int) bool { return n != 0 }) {
+		return fmt.Errorf("--budgets %s: a plan has one number of runs for all budgets; give it with --runs", *budgetsFlag)
 	}
 	if *runs == 0 {
 		*runs = presets[src.kind].runs

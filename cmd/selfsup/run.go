@@ -66,6 +66,7 @@ type runConfig struct {
 	PretrainLR      float64 `json:"pretrain_lr,omitempty"`
 	WeightDecay     float64 `json:"weight_decay,omitempty"`
 	PretrainSched   string  `json:"pretrain_schedule,omitempty"`
+	AllowUnbalanced bool    `json:"allow_unbalanced,omitempty"`
 }
 
 // preset holds the defaults that depend on the data source.
@@ -135,8 +136,9 @@ func bindRunFlags(fs *flag.FlagSet, cfg *runConfig, o *runOptions) {
 	fs.StringVar(&cfg.Task, "task", cfg.Task, taskHelp)
 	fs.IntVar(&cfg.PretrainEpochs, "pretrain-epochs", cfg.PretrainEpochs, "epochs of pretext training")
 	fs.IntVar(&cfg.FinetuneEpochs, "finetune-epochs", cfg.FinetuneEpochs, "epochs of each downstream run (fine-tuning, linear probe or the SL baseline)")
-	fs.StringVar(&cfg.Budgets, "budgets", cfg.Budgets, "label budgets n_labels, comma-separated (each must divide the training set and its class counts), or folds (STL-10's predefined folds)")
-	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs per budget (disjoint folds); the table shows mean ± std")
+	fs.StringVar(&cfg.Budgets, "budgets", cfg.Budgets, "label budgets n_labels, comma-separated (each must divide the training set and its class counts), or folds (STL-10's predefined folds); n_labels:runs gives one budget its own number of runs, e.g. 100:3,250:3,5000:1")
+	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs per budget (disjoint folds) where --budgets gives none; the table shows mean ± std")
+	fs.BoolVar(&cfg.AllowUnbalanced, "allow-unbalanced", cfg.AllowUnbalanced, "accept budgets whose runs cannot hold exactly the same number of each class (scikit-learn's nearly balanced folds, e.g. 625 of CIFAR-10's 50,000)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of all randomness and the folds' random_state (at most 2^32-1)")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "batch size of pretext training")
 	fs.IntVar(&cfg.FinetuneBatch, "finetune-batch", cfg.FinetuneBatch, "batch size of the downstream runs (a budget smaller than it trains on one batch of all its labels)")
@@ -232,6 +234,7 @@ type resolved struct {
 	src                      dataSource
 	h, w                     int
 	budgets                  []int // nil for predefined folds
+	budgetRuns               []int // runs of each budget (--budgets n:runs, else --runs)
 	backbone                 ssl.Backbone
 	tasks                    []namedTask // --task, in order
 }
@@ -297,9 +300,18 @@ func resolve(cfg runConfig) (*resolved, error) {
 		r.h, r.w = h, w
 	}
 	if cfg.Budgets != budgetsFolds {
-		if r.budgets, err = parseBudgets(cfg.Budgets); err != nil {
+		var runs []int
+		if r.budgets, runs, err = parseBudgets(cfg.Budgets); err != nil {
 			return nil, fmt.Errorf("--budgets %w", err)
 		}
+		for i, n := range runs {
+			if n == 0 {
+				runs[i] = cfg.Runs
+			}
+		}
+		r.budgetRuns = runs
+	} else if cfg.AllowUnbalanced {
+		return nil, errors.New("--allow-unbalanced with --budgets folds: predefined folds are used as they are")
 	}
 	if r.backbone, err = parseModel(cfg.Model); err != nil {
 		return nil, fmt.Errorf("--model %w", err)
@@ -366,17 +378,29 @@ func resolve(cfg runConfig) (*resolved, error) {
 	return r, nil
 }
 
-// parseBudgets parses "100,250,1000".
-func parseBudgets(s string) ([]int, error) {
-	var out []int
+// parseBudgets parses "100,250,1000" or, with per-budget run counts, "100:3,250:3,1000";
+// runs[i] is 0 where a budget gives no count.
+func parseBudgets(s string) (sizes, runs []int, err error) {
+	seen := map[int]bool{}
 	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
+		size, count, hasCount := strings.Cut(strings.TrimSpace(f), ":")
+		n, err := strconv.Atoi(size)
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%q: %q is not a positive whole number; want n_labels values like 100,250,1000 or folds", s, f)
+			return nil, nil, fmt.Errorf("%q: %q is not a positive whole number; want n_labels values like 100,250,1000 (or 100:3 for 3 runs of 100 labels) or folds", s, f)
 		}
-		out = append(out, n)
+		r := 0
+		if hasCount {
+			if r, err = strconv.Atoi(count); err != nil || r < 1 {
+				return nil, nil, fmt.Errorf("%q: %q: the runs after the colon must be a positive whole number", s, f)
+			}
+		}
+		if seen[n] {
+			return nil, nil, fmt.Errorf("%q: n_labels=%d is given twice", s, n)
+		}
+		seen[n] = true
+		sizes, runs = append(sizes, n), append(runs, r)
 	}
-	return out, nil
+	return sizes, runs, nil
 }
 
 // labelBudgets returns the label budgets of r over d, checked against the training labels
@@ -402,16 +426,46 @@ func (r *resolved) labelBudgets(d *experimentData) (ssl.LabelBudgets, int, error
 		}
 		return b, cfg.Runs, nil
 	}
+	// Each budget is planned on its own, so that budgets may differ in runs; run i is fold i
+	// of the budget's StratifiedKFold whatever the number of runs.
 	labels := ssl.Labels(d.train)
-	b := folds.Stratified(r.budgets...).WithSeed(int64(cfg.Seed))
-	if _, err := b.Check(labels); err != nil {
-		return nil, 0, fmt.Errorf("--budgets %s (over the %d training images of --data %s): %w", cfg.Budgets, len(labels), r.src, err)
+	var (
+		list     []ssl.Budget
+		warnings []string
+		total    int
+	)
+	for i, n := range r.budgets {
+		b := folds.Stratified(n).WithSeed(int64(cfg.Seed))
+		if cfg.AllowUnbalanced {
+			b = b.AllowUnbalanced()
+		}
+		w, err := b.Check(labels)
+		if err != nil {
+			return nil, 0, fmt.Errorf("--budgets %s (over the %d training images of --data %s): %w", cfg.Budgets, len(labels), r.src, err)
+		}
+		b = b.WithRuns(r.budgetRuns[i])
+		runs, err := b.LabeledRuns(labels)
+		if err != nil {
+			return nil, 0, fmt.Errorf("--runs %d of n_labels=%d: %w", r.budgetRuns[i], n, err)
+		}
+		list = append(list, ssl.Budget{NLabels: n, Runs: runs[0]})
+		warnings = append(warnings, w...)
+		total += r.budgetRuns[i]
 	}
-	b = b.WithRuns(cfg.Runs)
-	if _, err := b.Check(labels); err != nil {
-		return nil, 0, fmt.Errorf("--runs %d: %w", cfg.Runs, err)
-	}
-	return b, len(r.budgets) * cfg.Runs, nil
+	return withWarnings{ssl.Budgets(list...), warnings}, total, nil
+}
+
+// withWarnings is label budgets whose Check also returns the warnings of the stratified
+// plans they were made from (nearly balanced folds, say).
+type withWarnings struct {
+	ssl.LabelBudgets
+	warnings []string
+}
+
+// Check returns the stratified plans' warnings with those of the fixed runs.
+func (w withWarnings) Check(labels []int) ([]string, error) {
+	more, err := w.LabelBudgets.Check(labels)
+	return append(slices.Clone(w.warnings), more...), err
 }
 
 // testProgress, when set by a test, sees every progress report of "selfsup run".
@@ -502,7 +556,10 @@ func execute(ctx context.Context, cfg runConfig, o runOptions, so stageOptions, 
 	}
 	methods := 1 + len(r.tasks)
 	if b != nil {
-		b.totalRuns, b.runsPerBudget = totalRuns*methods, cfg.Runs
+		b.totalRuns = totalRuns * methods
+		if !slices.ContainsFunc(r.budgetRuns, func(n int) bool { return n != cfg.Runs }) {
+			b.runsPerBudget = cfg.Runs
+		}
 	}
 	ckpt := filepath.Join(o.out, checkpointsDir)
 	tr := newTracker()

@@ -288,7 +288,7 @@ func TestDefaultBudgetsAreBalanced(t *testing.T) {
 	}
 	labels := ssl.Labels(train)
 	p := presets[dataDefault]
-	sizes, err := parseBudgets(p.budgets)
+	sizes, _, err := parseBudgets(p.budgets)
 	if err != nil {
 		t.Fatal(err)
 	}
