@@ -363,7 +363,12 @@ func (pl *plan) pretrain(ctx context.Context, rep *Report) (*pretrained, error) 
 			return nil, fmt.Errorf("ssl: Pretrain: %w", err)
 		}
 	}
-	log.Info("pretraining done", "best_epoch", res.BestEpoch+1, res.Metric, short(res.Best), "seconds", short(res.Seconds))
+	// Without validation images the kept epoch is the last one and Best its training loss.
+	value := res.Metric
+	if res.Metric == MetricLastEpoch {
+		value = "loss"
+	}
+	log.Info("pretraining done", "best_epoch", res.BestEpoch+1, "kept_by", res.Metric, value, short(res.Best), "seconds", short(res.Seconds))
 	return pre, nil
 }
 

@@ -61,7 +61,8 @@ type PretrainResult struct {
 	// Metric is what chose the kept weights: "val_score", "val_loss", or "last_epoch"
 	// without validation images.
 	Metric string `json:"metric"`
-	// BestEpoch is the epoch whose weights were kept and transferred, Best its metric.
+	// BestEpoch is the epoch whose weights were kept and transferred, Best its metric (its
+	// training loss when Metric is "last_epoch").
 	BestEpoch int     `json:"best_epoch"`
 	Best      float64 `json:"best"`
 	// Seconds is the stage's wall time, summed over resumed sessions.
