@@ -189,8 +189,8 @@ func (r *Report) hasMethod(m string) bool {
 // WriteMarkdown writes the comparison as Markdown: the test accuracy table of the seed
 // (rows SL and SSL+SL, one column per n_labels, "mean% ± std" over the runs), the gain of
 // SSL+SL over SL in percentage points, then the test loss and the time per run, and a line
-// about pretraining. A cell without finished runs reads "–"; the runs listed in Missing
-// follow, one per line.
+// about pretraining. A cell without finished runs reads "–", and so does the loss of a
+// transfer that has none (kNN); the runs listed in Missing follow, one per line.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	header := func(title string) {
@@ -248,7 +248,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	b.WriteString("\n")
 	header("Test loss (mean ± std)")
 	for _, m := range r.Methods {
-		row(m, summary(m, func(s Summary) string { return fmt.Sprintf("%.4f ± %.4f", s.MeanLoss, s.StdLoss) }))
+		row(m, summary(m, func(s Summary) string {
+			if s.MeanLoss == 0 && s.StdLoss == 0 {
+				return "–" // no loss: a kNN transfer trains and scores nothing with one
+			}
+			return fmt.Sprintf("%.4f ± %.4f", s.MeanLoss, s.StdLoss)
+		}))
 	}
 	b.WriteString("\n")
 	header("Seconds per run (mean)")
@@ -265,7 +270,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, " Pretext task %s on %d images (%d validation), %d epochs in %.1f s", p.Task, p.Images, p.ValidationImages, len(p.Epochs), p.Seconds)
 		if p.BestEpoch >= 0 && p.BestEpoch < len(p.Epochs) {
-			fmt.Fprintf(&b, "; kept epoch %d (%s %.4f)", p.BestEpoch+1, p.Metric, p.Best)
+			if p.Metric == MetricLastEpoch {
+				fmt.Fprintf(&b, "; kept epoch %d (the last; training loss %.4f)", p.BestEpoch+1, p.Best)
+			} else {
+				fmt.Fprintf(&b, "; kept epoch %d (%s %.4f)", p.BestEpoch+1, p.Metric, p.Best)
+			}
 			if e := p.Epochs[p.BestEpoch]; e.KNNAccuracy != 0 || e.Collapse != 0 {
 				fmt.Fprintf(&b, ", whose representations have")
 				if e.KNNAccuracy != 0 {
