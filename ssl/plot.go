@@ -30,7 +30,8 @@ type curve struct {
 //   - pretext_knn.png and pretext_collapse.png: the kNN accuracy (MonitorKNN) and the
 //     collapse metric of the representations per epoch, when they were measured; in a
 //     combined report (Combine) these four are pretext_<name>_loss.png and so on, one set
-//     per pretrained method;
+//     per pretrained method, and pretext_knn.png and pretext_collapse.png put every
+//     method's line on one plot;
 //   - downstream_loss_n<N>.png and downstream_acc_n<N>.png for each budget N: the
 //     training loss and accuracy per epoch of each method, averaged over the budget's runs.
 //
@@ -54,6 +55,7 @@ func (r *Report) PlotCurves(dir string) ([]string, error) {
 		return nil
 	}
 	methods, pres := r.pretrainings()
+	var allKNN, allCollapse []curve // a line per method, for a combined report
 	for i, p := range pres {
 		if len(p.Epochs) == 0 {
 			continue
@@ -92,10 +94,25 @@ func (r *Report) PlotCurves(dir string) ([]string, error) {
 		if slices.ContainsFunc(p.Epochs, func(e EpochStats) bool { return e.Collapse != 0 }) {
 			col = []curve{{"collapse metric", pick(func(e EpochStats) float64 { return e.Collapse })}}
 		}
+		name := strings.TrimSuffix(methods[i], "+SL")
+		for _, c := range knn {
+			allKNN = append(allKNN, curve{name, c.pts})
+		}
+		for _, c := range col {
+			allCollapse = append(allCollapse, curve{name, c.pts})
+		}
 		if err := add(prefix+"knn.png", fmt.Sprintf("Pretext task %s: kNN accuracy of the representations", p.Task), "accuracy", knn); err != nil {
 			return files, err
 		}
 		if err := add(prefix+"collapse.png", fmt.Sprintf("Pretext task %s: collapse metric (1 healthy, 0 collapsed)", p.Task), "std × sqrt(d)", col); err != nil {
+			return files, err
+		}
+	}
+	if len(pres) > 1 {
+		if err := add("pretext_knn.png", "kNN accuracy of the representations, per method", "accuracy", allKNN); err != nil {
+			return files, err
+		}
+		if err := add("pretext_collapse.png", "Collapse metric per method (1 healthy, 0 collapsed)", "std × sqrt(d)", allCollapse); err != nil {
 			return files, err
 		}
 	}

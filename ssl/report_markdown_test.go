@@ -36,3 +36,24 @@ func TestWriteMarkdownKNNAndLastEpoch(t *testing.T) {
 		t.Errorf("Markdown shows a zero loss or the metric's key as a value:\n%s", s)
 	}
 }
+
+// TestPlotCurvesCombinedKNN checks that a combined report with monitored pretrainings
+// also plots every method's kNN accuracy and collapse metric on one plot each.
+func TestPlotCurvesCombinedKNN(t *testing.T) {
+	pre := func(task string, knn float64) *ssl.PretrainResult {
+		return &ssl.PretrainResult{Task: task, Images: 10, Metric: ssl.MetricLastEpoch, BestEpoch: 1,
+			Epochs: []ssl.EpochStats{{Epoch: 0, Loss: 2, KNNAccuracy: knn / 2, Collapse: 0.3}, {Epoch: 1, Loss: 1, KNNAccuracy: knn, Collapse: 0.2}}}
+	}
+	rep := &ssl.Report{Budgets: []int{10}, Methods: []string{ssl.MethodSL, "a+SL", "b+SL"},
+		Pretrains: map[string]*ssl.PretrainResult{"a+SL": pre("a", 0.4), "b+SL": pre("b", 0.3)}}
+	files, err := rep.PlotCurves(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(files, " ")
+	for _, want := range []string{"pretext_knn.png", "pretext_collapse.png", "pretext_a_knn.png", "pretext_b_collapse.png"} {
+		if !strings.Contains(got, "/"+want) {
+			t.Errorf("PlotCurves wrote %s; want %s among them", got, want)
+		}
+	}
+}
