@@ -24,17 +24,8 @@ func TestParseBudgetsRunsPerBudget(t *testing.T) {
 // TestLabelBudgetsRunsPerBudget checks that a budget's own run count is honoured and that
 // its runs are the folds the same budget gets with --runs alone: fold i for run i.
 func TestLabelBudgetsRunsPerBudget(t *testing.T) {
-	cfg := runConfig{Data: dataDefault, Task: taskRotation, Budgets: "50:3,100", Runs: 1, Seed: 7, LR: 1e-3}
-	r, err := resolve(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := openData(r.src, openOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer data.Close()
-	b, total, err := r.labelBudgets(data)
+	data := openDefault(t)
+	b, total, err := resolveDefault(t, runConfig{Budgets: "50:3,100", Runs: 1, Seed: 7}).labelBudgets(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,24 +54,13 @@ func TestLabelBudgetsRunsPerBudget(t *testing.T) {
 // TestAllowUnbalancedRun checks that "selfsup run" rejects a budget whose folds cannot be
 // class-balanced (625 of the default set's 500 images per class) unless told to accept it.
 func TestAllowUnbalancedRun(t *testing.T) {
-	cfg := runConfig{Data: dataDefault, Task: taskRotation, Budgets: "625", Runs: 1, Seed: 1, LR: 1e-3}
-	r, err := resolve(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := openData(r.src, openOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer data.Close()
-	if _, _, err := r.labelBudgets(data); err == nil || !strings.Contains(err.Error(), "--budgets 625") {
+	data := openDefault(t)
+	cfg := runConfig{Budgets: "625", Runs: 1, Seed: 1}
+	if _, _, err := resolveDefault(t, cfg).labelBudgets(data); err == nil || !strings.Contains(err.Error(), "--budgets 625") {
 		t.Errorf("625 labels without --allow-unbalanced: %v, want an error naming --budgets", err)
 	}
 	cfg.AllowUnbalanced = true
-	if r, err = resolve(cfg); err != nil {
-		t.Fatal(err)
-	}
-	b, total, err := r.labelBudgets(data)
+	b, total, err := resolveDefault(t, cfg).labelBudgets(data)
 	if err != nil || total != 1 {
 		t.Fatalf("with --allow-unbalanced: %v (%d runs)", err, total)
 	}
@@ -88,4 +68,30 @@ func TestAllowUnbalancedRun(t *testing.T) {
 	if err != nil || len(warnings) == 0 {
 		t.Errorf("Check: %v, warnings %q; want the stratified plan's warning about uneven classes", err, warnings)
 	}
+}
+
+// resolveDefault resolves cfg for the embedded default set and the rotation task.
+func resolveDefault(t *testing.T, cfg runConfig) *resolved {
+	t.Helper()
+	cfg.Data, cfg.Task, cfg.LR = dataDefault, taskRotation, 1e-3
+	r, err := resolve(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// openDefault opens the embedded default set, closed when the test ends.
+func openDefault(t *testing.T) *experimentData {
+	t.Helper()
+	src, err := parseDataSource(dataDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := openData(src, openOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { data.Close() })
+	return data
 }
