@@ -802,6 +802,22 @@ func configError(err error, o runOptions) error {
 		}
 		return fmt.Errorf("--out %s: %w", o.out, err)
 	}
+	// A diverged stage is a setting to change, named with the flags that change it.
+	var nonFinite *ssl.NonFiniteError
+	var diverged *ssl.DivergedError
+	stage := ""
+	switch {
+	case errors.As(err, &nonFinite):
+		stage = nonFinite.Stage
+	case errors.As(err, &diverged):
+		stage = diverged.Stage
+	}
+	switch {
+	case stage == "pretrain":
+		return fmt.Errorf("pretraining diverged: %w; lower --pretrain-lr (or --lr), or use --pretrain-optimizer lars, which bounds every layer's step by its weights' norm", err)
+	case stage != "":
+		return fmt.Errorf("a downstream run diverged: %w; lower --lr", err)
+	}
 	msg := err.Error()
 	if strings.Contains(msg, "CheckpointDir") {
 		if o.resume {
