@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +23,7 @@ import (
 type StratifiedBudgets struct {
 	sizes      []int
 	runs       int
+	runsOf     map[int]int // per-budget run counts (WithRunsOf), shared only read-only
 	seed       int64
 	unbalanced bool
 }
@@ -37,6 +40,29 @@ func Stratified(sizes ...int) StratifiedBudgets {
 func (b StratifiedBudgets) WithRuns(runs int) StratifiedBudgets {
 	b.runs = runs
 	return b
+}
+
+// WithRunsOf returns a copy of b in which the budget of nLabels labels has runs runs (its
+// folds 0..runs-1) instead of Runs(); the other budgets keep Runs(). A budget's runs do not
+// depend on how many there are: run i is fold i. Plan rejects runs < 1, runs greater than the
+// budget's n_splits, and an nLabels that is not one of the budgets.
+func (b StratifiedBudgets) WithRunsOf(nLabels, runs int) StratifiedBudgets {
+	m := maps.Clone(b.runsOf)
+	if m == nil {
+		m = map[int]int{}
+	}
+	m[nLabels] = runs
+	b.runsOf = m
+	return b
+}
+
+// RunsOf returns the number of runs of the budget of nLabels labels: its WithRunsOf count,
+// else Runs().
+func (b StratifiedBudgets) RunsOf(nLabels int) int {
+	if r, ok := b.runsOf[nLabels]; ok {
+		return r
+	}
+	return b.runs
 }
 
 // WithSeed returns a copy of b that shuffles with scikit-learn's random_state=seed, which
@@ -60,7 +86,7 @@ func (b StratifiedBudgets) AllowUnbalanced() StratifiedBudgets {
 // Sizes returns a copy of the budget sizes (n_labels values), in the order given.
 func (b StratifiedBudgets) Sizes() []int { return append([]int(nil), b.sizes...) }
 
-// Runs returns the number of runs per budget.
+// Runs returns the number of runs of every budget not given its own by WithRunsOf.
 func (b StratifiedBudgets) Runs() int { return b.runs }
 
 // Seed returns the random_state used for the shuffled splits.
@@ -211,7 +237,8 @@ func (b StratifiedBudgets) Check(labels []int) (warnings []string, err error) {
 //   - n_labels > N, or N not a multiple of n_labels (the error lists budgets that divide N);
 //   - n_labels = N, which leaves a single fold (n_splits must be at least 2);
 //   - n_labels smaller than the number of classes;
-//   - Runs() greater than n_splits = N/n_labels;
+//   - a budget's runs (RunsOf) greater than n_splits = N/n_labels, or WithRunsOf for a
+//     size that is not a budget;
 //   - runs that cannot be exactly class-balanced (see CheckBalanced), unless AllowUnbalanced;
 //   - any error of StratifiedKFold for these labels.
 func (b StratifiedBudgets) Plan(labels []int) (*Plan, error) {
@@ -229,6 +256,11 @@ func (b StratifiedBudgets) Plan(labels []int) (*Plan, error) {
 		return nil, fmt.Errorf("folds: Stratified: labels is empty")
 	}
 	counts, names := classCounts(labels)
+	for nl := range b.runsOf {
+		if !slices.Contains(b.sizes, nl) {
+			return nil, fmt.Errorf("folds: Stratified: WithRunsOf(%d, ...): n_labels=%d is not one of the budgets %s", nl, nl, joinInts(b.sizes))
+		}
+	}
 	seen := make(map[int]int)
 	for i, nl := range b.sizes {
 		if nl < 1 {
@@ -266,8 +298,10 @@ func (b StratifiedBudgets) Plan(labels []int) (*Plan, error) {
 		if nl < len(counts) {
 			return nil, fmt.Errorf("folds: Stratified: n_labels=%d is fewer than the %d classes, so some class would have no labeled sample", nl, len(counts))
 		}
-		if b.runs > n/nl {
-			return nil, fmt.Errorf("folds: Stratified: runs=%d is more than n_splits=N/n_labels=%d, the number of disjoint runs of n_labels=%d", b.runs, n/nl, nl)
+		if runs := b.RunsOf(nl); runs < 1 {
+			return nil, fmt.Errorf("folds: Stratified: n_labels=%d: runs=%d: need at least 1 run per budget", nl, runs)
+		} else if runs > n/nl {
+			return nil, fmt.Errorf("folds: Stratified: runs=%d is more than n_splits=N/n_labels=%d, the number of disjoint runs of n_labels=%d", runs, n/nl, nl)
 		}
 		if !b.unbalanced {
 			if err := checkBalanced(counts, names, n, nl); err != nil {
@@ -282,7 +316,8 @@ func (b StratifiedBudgets) Plan(labels []int) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("folds: Stratified: n_labels=%d: %w", nl, err)
 		}
-		br := BudgetRuns{NLabels: nl, NSplits: k, Balanced: true, Runs: make([][]int, b.runs), Warnings: a.Warnings}
+		runs := b.RunsOf(nl)
+		br := BudgetRuns{NLabels: nl, NSplits: k, Balanced: true, Runs: make([][]int, runs), Warnings: a.Warnings}
 		for c, count := range counts {
 			if count%k != 0 {
 				br.Balanced = false
@@ -295,7 +330,7 @@ func (b StratifiedBudgets) Plan(labels []int) (*Plan, error) {
 			br.Runs[r] = make([]int, 0, nl)
 		}
 		for idx, f := range a.TestFold {
-			if f < b.runs {
+			if f < runs {
 				br.Runs[f] = append(br.Runs[f], idx)
 			}
 		}

@@ -301,3 +301,48 @@ func TestLabeledRunsMatchesPlan(t *testing.T) {
 		t.Fatalf("a budget larger than the data: error %v, want one naming n_labels=1000", err)
 	}
 }
+
+// TestBudgetsRunsOf: a budget given its own run count gets that many runs, which are the
+// first folds of the same budget planned with that count for all; the others keep Runs().
+func TestBudgetsRunsOf(t *testing.T) {
+	y := balancedLabels(10, 100, 5)
+	b := Stratified(50, 100).WithSeed(4).WithRuns(1).WithRunsOf(50, 3)
+	if b.RunsOf(50) != 3 || b.RunsOf(100) != 1 || b.Runs() != 1 {
+		t.Fatalf("RunsOf(50)=%d RunsOf(100)=%d Runs()=%d", b.RunsOf(50), b.RunsOf(100), b.Runs())
+	}
+	got, err := b.LabeledRuns(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Stratified(50, 100).WithSeed(4).WithRuns(3).LabeledRuns(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got[0]) != 3 || len(got[1]) != 1 {
+		t.Fatalf("runs per budget %d, %d; want 3, 1", len(got[0]), len(got[1]))
+	}
+	for i := range got[0] {
+		if !slices.Equal(got[0][i], want[0][i]) {
+			t.Errorf("n_labels=50 run %d is not fold %d", i, i)
+		}
+	}
+	if !slices.Equal(got[1][0], want[1][0]) {
+		t.Errorf("n_labels=100 run 0 is not fold 0")
+	}
+	// The copy WithRunsOf returns does not change b.
+	if c := b.WithRunsOf(100, 2); b.RunsOf(100) != 1 || c.RunsOf(100) != 2 {
+		t.Errorf("WithRunsOf changed the receiver: %d, copy %d", b.RunsOf(100), c.RunsOf(100))
+	}
+	for _, c := range []struct {
+		b    StratifiedBudgets
+		want string
+	}{
+		{Stratified(50).WithRunsOf(50, 0), "runs=0"},
+		{Stratified(50).WithRunsOf(50, 21), "runs=21 is more than n_splits=N/n_labels=20"},
+		{Stratified(50).WithRunsOf(70, 2), "n_labels=70 is not one of the budgets"},
+	} {
+		if _, err := c.b.Plan(y); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Plan: %v, want an error with %q", err, c.want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/selfsup/selfsup/checkpoint"
 	"github.com/selfsup/selfsup/folds"
@@ -29,7 +28,7 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("folds", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	from := fs.String("labels-from", dataDefault, "the labels to split: the training labels of default, cifar10:PATH, stl10:PATH or folder:PATH (see selfsup run -h)")
-	budgetsFlag := fs.String("budgets", "", "label budgets n_labels, comma-separated; each must divide N and every class count (default: those of selfsup run for the data)")
+	budgetsFlag := fs.String("budgets", "", "label budgets n_labels, comma-separated; each must divide N and every class count; n_labels:runs gives one budget its own number of runs (default: those of selfsup run for the data)")
 	runs := fs.Int("runs", 0, "runs (folds) per budget (default: that of selfsup run for the data)")
 	seed := fs.Int64("seed", int64(ssl.DefaultSeed), "scikit-learn random_state, in [0, 2^32-1]")
 	unbalanced := fs.Bool("allow-unbalanced", false, "accept budgets whose runs cannot hold exactly the same number of each class (scikit-learn's nearly balanced folds)")
@@ -62,9 +61,6 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("--budgets %w", err)
 	}
-	if slices.ContainsFunc(perBudget, func(n int) bool { return n != 0 }) {
-		return fmt.Errorf("--budgets %s: a plan has one number of runs for all budgets; give it with --runs", *budgetsFlag)
-	}
 	if *runs == 0 {
 		*runs = presets[src.kind].runs
 	}
@@ -87,9 +83,10 @@ func runFolds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := b.Plan(labels); err != nil {
 		return fmt.Errorf("--budgets %s (over the %d training labels of %s): %w", *budgetsFlag, len(labels), src, err)
 	}
-	plan, err := b.WithRuns(*runs).Plan(labels)
+	b, _ = withRuns(b.WithRuns(*runs), sizes, perBudget)
+	plan, err := b.Plan(labels)
 	if err != nil {
-		return fmt.Errorf("--runs %d: %w", *runs, err)
+		return fmt.Errorf("--runs %d or --budgets %s: %w", *runs, *budgetsFlag, err)
 	}
 	write := plan.WriteJSON
 	if *format == "csv" {

@@ -128,4 +128,17 @@ func TestFoldsErrors(t *testing.T) {
 	if err != nil || !strings.Contains(stderr, "warning:") {
 		t.Errorf("--allow-unbalanced: %v, %q", err, stderr)
 	}
+	// A budget's own run count, as selfsup run takes it.
+	if _, _, err := run(context.Background(), "folds", "--budgets", "50:3,100", "--runs", "1", "-o", path); err != nil {
+		t.Fatalf("--budgets 50:3,100: %v", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	plan, err := folds.ReadPlanJSON(f)
+	if err != nil || len(plan.Budgets) != 2 || len(plan.Budgets[0].Runs) != 3 || len(plan.Budgets[1].Runs) != 1 {
+		t.Errorf("--budgets 50:3,100: %v, plan %+v; want 3 runs of 50 labels and 1 of 100", err, plan)
+	}
 }

@@ -426,46 +426,32 @@ func (r *resolved) labelBudgets(d *experimentData) (ssl.LabelBudgets, int, error
 		}
 		return b, cfg.Runs, nil
 	}
-	// Each budget is planned on its own, so that budgets may differ in runs; run i is fold i
-	// of the budget's StratifiedKFold whatever the number of runs.
 	labels := ssl.Labels(d.train)
-	var (
-		list     []ssl.Budget
-		warnings []string
-		total    int
-	)
-	for i, n := range r.budgets {
-		b := folds.Stratified(n).WithSeed(int64(cfg.Seed))
-		if cfg.AllowUnbalanced {
-			b = b.AllowUnbalanced()
-		}
-		w, err := b.Check(labels)
-		if err != nil {
-			return nil, 0, fmt.Errorf("--budgets %s (over the %d training images of --data %s): %w", cfg.Budgets, len(labels), r.src, err)
-		}
-		b = b.WithRuns(r.budgetRuns[i])
-		runs, err := b.LabeledRuns(labels)
-		if err != nil {
-			return nil, 0, fmt.Errorf("--runs %d of n_labels=%d: %w", r.budgetRuns[i], n, err)
-		}
-		list = append(list, ssl.Budget{NLabels: n, Runs: runs[0]})
-		warnings = append(warnings, w...)
-		total += r.budgetRuns[i]
+	b := folds.Stratified(r.budgets...).WithSeed(int64(cfg.Seed))
+	if cfg.AllowUnbalanced {
+		b = b.AllowUnbalanced()
 	}
-	return withWarnings{ssl.Budgets(list...), warnings}, total, nil
+	if _, err := b.Check(labels); err != nil {
+		return nil, 0, fmt.Errorf("--budgets %s (over the %d training images of --data %s): %w", cfg.Budgets, len(labels), r.src, err)
+	}
+	b, total := withRuns(b.WithRuns(cfg.Runs), r.budgets, r.budgetRuns)
+	if _, err := b.Check(labels); err != nil {
+		return nil, 0, fmt.Errorf("--runs %d or --budgets %s: %w", cfg.Runs, cfg.Budgets, err)
+	}
+	return b, total, nil
 }
 
-// withWarnings is label budgets whose Check also returns the warnings of the stratified
-// plans they were made from (nearly balanced folds, say).
-type withWarnings struct {
-	ssl.LabelBudgets
-	warnings []string
-}
-
-// Check returns the stratified plans' warnings with those of the fixed runs.
-func (w withWarnings) Check(labels []int) ([]string, error) {
-	more, err := w.LabelBudgets.Check(labels)
-	return append(slices.Clone(w.warnings), more...), err
+// withRuns gives each budget of b the run count parseBudgets found for it (0: b's Runs),
+// and returns the total number of runs.
+func withRuns(b folds.StratifiedBudgets, sizes, runs []int) (folds.StratifiedBudgets, int) {
+	total := 0
+	for i, n := range sizes {
+		if runs[i] > 0 && runs[i] != b.Runs() {
+			b = b.WithRunsOf(n, runs[i])
+		}
+		total += b.RunsOf(n)
+	}
+	return b, total
 }
 
 // testProgress, when set by a test, sees every progress report of "selfsup run".
