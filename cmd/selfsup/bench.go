@@ -47,6 +47,8 @@ type benchResult struct {
 	RSSStep20Bytes int64 `json:"rss_step20_bytes,omitempty"`
 	RSSLastBytes   int64 `json:"rss_last_bytes"`
 	PlannedBytes   int64 `json:"planned_bytes"`
+	// The most bytes the training graph's values hold at once: the floor under planned_bytes.
+	PeakLiveBytes int64 `json:"peak_live_bytes"`
 
 	Peer             string  `json:"peer,omitempty"` // the peer script and the model it ran
 	PeerVersion      string  `json:"peer_version,omitempty"`
@@ -244,6 +246,7 @@ func benchOurs(ctx context.Context, bb ssl.Backbone, size, batch, steps, warmup 
 	}
 	res.TrainImgPerS = float64(batch*steps) / time.Since(start).Seconds()
 	res.PlannedBytes = tg.PlannedBytes()
+	res.PeakLiveBytes = tg.PeakLiveBytes()
 	res.RSSLastBytes = procStatus("VmRSS")
 	if memProf != nil {
 		runtime.GC()

@@ -29,6 +29,12 @@ func TestBenchPrintsItsFields(t *testing.T) {
 	if m["model"] != "resnet8" {
 		t.Errorf("model = %v", m["model"])
 	}
+	// The executor's layout of a training step stays close to the values live at once
+	// (recycling whole buffers in execution order planned 1.6x for this graph).
+	planned, live := m["planned_bytes"].(float64), m["peak_live_bytes"].(float64)
+	if live <= 0 || planned < live || planned > 1.1*live {
+		t.Errorf("planned %v bytes for %v bytes live at once: want between 1x and 1.1x", planned, live)
+	}
 }
 
 func TestBenchRejectsBadFlags(t *testing.T) {

@@ -13,10 +13,13 @@
 //     the bound tensor in place. New binds a zero tensor to any that has no
 //     value. The machine never writes into them.
 //   - Every op node with a tensor output gets a buffer of its shape and
-//     dtype. Buffers are shared by nodes whose lifetimes do not overlap
-//     (liveness over the topological order), which cuts the peak memory
-//     roughly to the largest set of simultaneously live values; kept nodes
-//     are never shared, so they can be read after Run.
+//     dtype: a window of one arena per dtype. Windows overlap only for nodes
+//     whose lifetimes do not (liveness over the topological order); they are
+//     laid out largest first, each at the lowest offset free for its
+//     lifetime, which brings the arena close to the largest set of
+//     simultaneously live values (Stats.PeakLiveBytes; within 0.1% on a
+//     ResNet56 training step). Kept nodes are never shared, so they can be
+//     read after Run.
 //   - Ops implementing G.UsePreallocDoer write into their buffer; ops that
 //     overwrite an input through G.UnsafeDoer (gorgonia's elementwise unary
 //     ops) run in place on their buffer; reshape, G.Iop and ops implementing
@@ -56,7 +59,7 @@
 //		}
 //	}
 //
-// Memory: the planned buffers come from an Allocator (WithAllocator; Go memory by
+// Memory: the planned arenas come from an Allocator (WithAllocator; Go memory by
 // default), so that a device runtime (internal/device) places them where its kernels
 // run; Close returns them. The machine itself treats a buffer as a handle: it hands
 // buffers and views of them (sub-slices) to ops and never reads their elements, except

@@ -19,10 +19,11 @@ type Machine struct {
 	inputs   []int         // slots of caller-bound nodes
 	steps    []step
 	arenas   []arena
-	fused    int  // nodes computed fused into their consumer
-	replaced int  // nodes whose op a registered Replacer swapped
-	valid    bool // the last Run completed
-	copies   int  // results copied into a planned buffer during the last Run
+	fused    int   // nodes computed fused into their consumer
+	replaced int   // nodes whose op a registered Replacer swapped
+	peakLive int64 // the most planned bytes live at once (Stats.PeakLiveBytes)
+	valid    bool  // the last Run completed
+	copies   int   // results copied into a planned buffer during the last Run
 	copied   int64
 	alloc    Allocator
 	closed   bool
@@ -72,7 +73,9 @@ type slot struct {
 	input bool // no op: the caller binds the value
 	kept  bool
 	root  int           // slot whose arena holds this value, or -1
-	arena int           // arena owned by this slot (roots only), or -1
+	arena int           // arena holding this slot's value (roots only), or -1
+	base  int           // first element of a root's value in its arena
+	block int           // the root's block in the plan (see placeBlocks)
 	buf   *tensor.Dense // planned header over the arena (roots and views of roots)
 	val   G.Value       // current value
 	// off is the element offset of a view's value within its root's
@@ -413,12 +416,19 @@ type Stats struct {
 	// Adopt nodes keep Do's result as returned: scalar outputs, constants,
 	// random nodes. Scalar results allocate a few bytes per Run.
 	Adopt int
-	// PlannedBytes is the memory of the planned (shared) buffers.
+	// PlannedBytes is the memory of the planned (shared) buffers: the
+	// arenas' sizes.
 	PlannedBytes int64
+	// PeakLiveBytes is the most bytes of planned values live at once in the
+	// execution order: the least any layout could plan for this order.
+	// PlannedBytes above it is what the layout loses to fragmentation and
+	// alignment.
+	PeakLiveBytes int64
 	// UnsharedBytes is what the same buffers take without liveness-based
 	// sharing (every node its own buffer).
 	UnsharedBytes int64
-	// Buffers is the number of planned buffers.
+	// Buffers is the number of planned allocations: one arena per dtype,
+	// which the planned values are windows of.
 	Buffers int
 	// Copies and CopiedBytes count results copied into a planned buffer
 	// during the last Run (Copy nodes, and prealloc or in-place ops that
@@ -455,6 +465,7 @@ func (m *Machine) Stats() Stats {
 		st.PlannedBytes += int64(a.size) * int64(a.dtype.Size())
 	}
 	st.Buffers = len(m.arenas)
+	st.PeakLiveBytes = m.peakLive
 	for i := range m.slots {
 		s := &m.slots[i]
 		if s.arena >= 0 {

@@ -287,6 +287,10 @@ func (gr *Graph) Grads() ([][]float32, error) {
 // PlannedBytes is the memory the executor planned for the graph's values.
 func (gr *Graph) PlannedBytes() int64 { return gr.m.PlannedBytes() }
 
+// PeakLiveBytes is the most memory the graph's values hold at once in execution order,
+// the floor under PlannedBytes (exec.Stats.PeakLiveBytes).
+func (gr *Graph) PeakLiveBytes() int64 { return gr.m.Stats().PeakLiveBytes }
+
 // Close releases the graph's buffers (the executor's and the batch's) to the backend.
 // The graph must not be used afterwards.
 func (gr *Graph) Close() {
