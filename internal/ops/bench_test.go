@@ -246,3 +246,39 @@ func BenchmarkConvSmallMaps(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMaxPool times ResNet50 v2's stem pooling at 96×96 (3×3, stride 2, padding 1
+// over 48×48 maps of 64 channels, batch 16): the kernel, which takes the maximum of the
+// window's rows first, and the window-at-a-time loop that MaxPoolGrad's argmax uses.
+func BenchmarkMaxPool(b *testing.B) {
+	g, err := NewPoolGeom(tensor.Shape{16, 64, 48, 48}, 3, 3, 2, 2, Padding2D{1, 1, 1, 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, g.N*g.C*g.H*g.W)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	y := make([]float32, g.N*g.C*g.OH*g.OW)
+	b.Run("rows", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := (CPU{}).MaxPool(&g, x, y); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("windows", func(b *testing.B) {
+		hw, ohw := g.H*g.W, g.OH*g.OW
+		for i := 0; i < b.N; i++ {
+			parFor(g.N*g.C, planeChunk(hw), func(lo, hi int) {
+				for pi := lo; pi < hi; pi++ {
+					plane := x[pi*hw : (pi+1)*hw]
+					for o := 0; o < ohw; o++ {
+						y[pi*ohw+o] = plane[poolArgmax(&g, plane, o/g.OW, o%g.OW)]
+					}
+				}
+			})
+		}
+	})
+}
