@@ -383,6 +383,14 @@ func TestFromPretrainedLinearProbe(t *testing.T) {
 	if len(rep.Runs) != 2 {
 		t.Fatalf("%d runs, want SL and SSL+SL", len(rep.Runs))
 	}
+	// The report says where the backbone came from, not "0 images, 0 epochs".
+	var md strings.Builder
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if md := md.String(); !strings.Contains(md, "Pretrained backbone read from "+path+" (pretext task rotation-random, kept epoch") || strings.Contains(md, "0 epochs") {
+		t.Errorf("report does not name the pretrained file:\n%s", md)
+	}
 	// The probe trains the 16x2 dense head and its 2 biases; the baseline everything.
 	if sl, probe := rep.Runs[0], rep.Runs[1]; probe.Method != ssl.MethodSSL || probe.TrainedParams != 16*2+2 || sl.TrainedParams <= probe.TrainedParams {
 		t.Fatalf("trained scalars: SL %d, linear probe %d (want 34)", sl.TrainedParams, probe.TrainedParams)

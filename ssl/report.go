@@ -268,6 +268,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if len(pres) > 1 || methods[i] != MethodSSL {
 			fmt.Fprintf(&b, " %s:", methods[i])
 		}
+		if len(p.Epochs) == 0 && p.Images == 0 && p.Checkpoint != "" {
+			// FromPretrained: the pretraining ran elsewhere; its file says what it kept.
+			fmt.Fprintf(&b, " Pretrained backbone read from %s (pretext task %s", p.Checkpoint, p.Task)
+			if p.Metric != "" {
+				fmt.Fprintf(&b, ", kept epoch %d by %s %.4f", p.BestEpoch+1, p.Metric, p.Best)
+			}
+			b.WriteString(").")
+			continue
+		}
 		fmt.Fprintf(&b, " Pretext task %s on %d images (%d validation), %d epochs in %.1f s", p.Task, p.Images, p.ValidationImages, len(p.Epochs), p.Seconds)
 		if p.BestEpoch >= 0 && p.BestEpoch < len(p.Epochs) {
 			if p.Metric == MetricLastEpoch {
