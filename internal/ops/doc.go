@@ -76,6 +76,14 @@
 //     memmove 5%, pooling 3%. After (about 1.8×): GEMM 67%, memmove 11% (im2col and
 //     the batched blocks' gathers), the group sums 5%, flipKernel 3%, pooling 3%.
 //   - 96×96 inference: GEMM 70-73% before and after, memmove 9-11%, pooling 7-8%.
+//   - 96×96 training, session 4 (after the arena layout and the two-pass max pooling):
+//     GEMM 77% of the phase, of which packing the partial last strip of B 12% and
+//     merging partial tiles 3%: the 6×6 maps of the third stage have 36 positions, which
+//     a 48-wide tile pads. Computing those products transposed (positions as rows,
+//     channels as the columns, which are multiples of 16) gave the same bits and was
+//     5% faster on two of the stage's three convolution shapes but 30% slower on the
+//     1×1 expansion (256 to 1024 channels), with or without choosing a tile whose rows
+//     divide 36; it was not kept.
 //
 // So what is left on ResNet50 v2 is mostly the GEMM itself (the 1×1 convolutions' wide,
 // shallow products and the narrow N = 9..36 products of the 3×3 and 6×6 maps, where the
