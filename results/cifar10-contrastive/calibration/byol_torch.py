@@ -5,8 +5,10 @@ of selfsup.
 
 What it mirrors (selfsup's contrastive.BYOL() defaults and its CIFAR pipeline):
   - ResNet20 v1 in the Keras layout (conv-BN-ReLU, TensorFlow 'same' padding, 1x1 projection
-    shortcuts, BatchNorm momentum 0.99 in Keras terms and epsilon 1e-3, he_normal kernels), the
-    64 pooled features as the representation;
+    shortcuts, BatchNorm momentum 0.99 in Keras terms and epsilon 1e-3, kernels from a normal
+    truncated at 2 std with std sqrt(2/fan_in): Keras' he_normal, which selfsup uses, divides
+    that std by 0.8796 to make up for the truncation; this script, as run, does not), the 64
+    pooled features as the representation;
   - projector Linear(64,4096)-BN-ReLU-Linear(4096,256), predictor Linear(256,4096)-BN-ReLU-
     Linear(4096,256) (head BNs PyTorch's defaults, dense layers glorot_uniform), target = EMA
     of backbone+projector with tau from 0.99 to 1 on a cosine over the steps, symmetric loss
