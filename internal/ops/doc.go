@@ -83,7 +83,9 @@
 //     channels as the columns, which are multiples of 16) gave the same bits and was
 //     5% faster on two of the stage's three convolution shapes but 30% slower on the
 //     1×1 expansion (256 to 1024 channels), with or without choosing a tile whose rows
-//     divide 36; it was not kept.
+//     divide 36; it was not kept. Nor was a 16-wide tile for the 36 positions (two full
+//     strips and a partial one): 10-25% slower than the 48-wide tile on most of those
+//     shapes, forward and backward.
 //
 // So what is left on ResNet50 v2 is mostly the GEMM itself (the 1×1 convolutions' wide,
 // shallow products and the narrow N = 9..36 products of the 3×3 and 6×6 maps, where the
