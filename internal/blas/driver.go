@@ -11,10 +11,16 @@ import (
 // B(p,j) = b[p*ldb+j] and A(i,p) = a[i*lda+p] for row kernels, a[p*lda+i] for column ones.
 type kernFunc func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
-// tile is a register-blocked micro-kernel of mr rows by nr columns in both A layouts.
+// indFunc is kernFunc for a row-major A and a B whose row p starts at b[off[p]]
+// (see SgemmIndirect).
+type indFunc func(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32)
+
+// tile is a register-blocked micro-kernel of mr rows by nr columns in both A layouts,
+// and with indirect B rows where the backend has that variant (nil otherwise).
 type tile struct {
 	mr, nr     int
 	rowA, colA kernFunc
+	indirect   indFunc
 }
 
 // engine is the blocked, threaded driver around a family of tiles.

@@ -11,6 +11,7 @@ type asmKernel struct {
 	isa        string
 	mr, nr     int
 	rowA, colA kernFunc
+	indirect   indFunc
 }
 
 var (
@@ -33,6 +34,7 @@ func init() {
 	}
 	asmBestISA = isa
 	useAsmISA(isa)
+	indirectPick = pickTile
 }
 
 // useAsmISA points the asm backend at the tiles of one instruction set ("Avx512" or
@@ -41,7 +43,7 @@ func useAsmISA(isa string) {
 	var ts []tile
 	for _, k := range generatedKernels {
 		if k.isa == isa {
-			ts = append(ts, tile{mr: k.mr, nr: k.nr, rowA: k.rowA, colA: k.colA})
+			ts = append(ts, tile{mr: k.mr, nr: k.nr, rowA: k.rowA, colA: k.colA, indirect: k.indirect})
 		}
 	}
 	asmTiles = ts

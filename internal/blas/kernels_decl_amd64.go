@@ -11,10 +11,16 @@ func sgemmAvx512R8x48(k int, a *float32, lda int, b *float32, ldb int, c *float3
 func sgemmAvx512C8x48(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
+func sgemmAvx512I8x48(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
 func sgemmAvx512R16x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func sgemmAvx512C16x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512I16x16(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func sgemmAvx512R12x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
@@ -23,10 +29,16 @@ func sgemmAvx512R12x32(k int, a *float32, lda int, b *float32, ldb int, c *float
 func sgemmAvx512C12x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
+func sgemmAvx512I12x32(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
 func sgemmAvx512R6x64(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func sgemmAvx512C6x64(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512I6x64(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func sgemmAvx2R6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
@@ -35,10 +47,16 @@ func sgemmAvx2R6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32,
 func sgemmAvx2C6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
+func sgemmAvx2I6x16(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
 func sgemmAvx2R4x24(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func sgemmAvx2C4x24(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx2I4x24(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func sgemmAvx2R12x8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
@@ -46,13 +64,16 @@ func sgemmAvx2R12x8(k int, a *float32, lda int, b *float32, ldb int, c *float32,
 //go:noescape
 func sgemmAvx2C12x8(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
-// generatedKernels lists every assembly tile, R and C variants paired.
+//go:noescape
+func sgemmAvx2I12x8(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32)
+
+// generatedKernels lists every assembly tile, its R, C and I variants together.
 var generatedKernels = []asmKernel{
-	{isa: "Avx512", mr: 8, nr: 48, rowA: sgemmAvx512R8x48, colA: sgemmAvx512C8x48},
-	{isa: "Avx512", mr: 16, nr: 16, rowA: sgemmAvx512R16x16, colA: sgemmAvx512C16x16},
-	{isa: "Avx512", mr: 12, nr: 32, rowA: sgemmAvx512R12x32, colA: sgemmAvx512C12x32},
-	{isa: "Avx512", mr: 6, nr: 64, rowA: sgemmAvx512R6x64, colA: sgemmAvx512C6x64},
-	{isa: "Avx2", mr: 6, nr: 16, rowA: sgemmAvx2R6x16, colA: sgemmAvx2C6x16},
-	{isa: "Avx2", mr: 4, nr: 24, rowA: sgemmAvx2R4x24, colA: sgemmAvx2C4x24},
-	{isa: "Avx2", mr: 12, nr: 8, rowA: sgemmAvx2R12x8, colA: sgemmAvx2C12x8},
+	{isa: "Avx512", mr: 8, nr: 48, rowA: sgemmAvx512R8x48, colA: sgemmAvx512C8x48, indirect: sgemmAvx512I8x48},
+	{isa: "Avx512", mr: 16, nr: 16, rowA: sgemmAvx512R16x16, colA: sgemmAvx512C16x16, indirect: sgemmAvx512I16x16},
+	{isa: "Avx512", mr: 12, nr: 32, rowA: sgemmAvx512R12x32, colA: sgemmAvx512C12x32, indirect: sgemmAvx512I12x32},
+	{isa: "Avx512", mr: 6, nr: 64, rowA: sgemmAvx512R6x64, colA: sgemmAvx512C6x64, indirect: sgemmAvx512I6x64},
+	{isa: "Avx2", mr: 6, nr: 16, rowA: sgemmAvx2R6x16, colA: sgemmAvx2C6x16, indirect: sgemmAvx2I6x16},
+	{isa: "Avx2", mr: 4, nr: 24, rowA: sgemmAvx2R4x24, colA: sgemmAvx2C4x24, indirect: sgemmAvx2I4x24},
+	{isa: "Avx2", mr: 12, nr: 8, rowA: sgemmAvx2R12x8, colA: sgemmAvx2C12x8, indirect: sgemmAvx2I12x8},
 }

@@ -1,0 +1,88 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/selfsup/selfsup/internal/blas"
+	"gorgonia.org/tensor"
+)
+
+// TestConvIndirectSameBits checks that the indirect convolution gives the im2col path's
+// results bit for bit, with and without bias and batch norm, on shapes with partial
+// tiles of rows and columns and asymmetric padding.
+func TestConvIndirectSameBits(t *testing.T) {
+	if blas.Backend() != "asm-avx512" && blas.Backend() != "asm-avx2" {
+		t.Skipf("BLAS backend %s has no indirect product", blas.Backend())
+	}
+	saved := indirectMinC
+	indirectMinC = 1 // small channel counts keep the test fast
+	defer func() { indirectMinC = saved }()
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, c := range []struct {
+		n, ci, co, h, w, k int
+		pad                Padding2D
+	}{
+		{3, 16, 16, 32, 32, 3, Padding2D{1, 1, 1, 1}},
+		{2, 5, 20, 17, 19, 3, Padding2D{1, 1, 1, 1}},
+		{2, 3, 37, 16, 16, 3, Padding2D{0, 1, 0, 1}},
+		{2, 8, 12, 20, 32, 5, Padding2D{2, 2, 2, 2}},
+	} {
+		g, err := NewConvGeom(tensor.Shape{c.n, c.ci, c.h, c.w}, tensor.Shape{c.co, c.ci, c.k, c.k}, 1, 1, c.pad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !g.indirectWorthIt() {
+			t.Fatalf("%v: the indirect path would not run", g)
+		}
+		x := randTensor(rng, -1, 1, c.n, c.ci, c.h, c.w).Float32s()
+		w := randTensor(rng, -1, 1, c.co, c.ci, c.k, c.k).Float32s()
+		bias, scale, shift := randTensor(rng, -1, 1, c.co).Float32s(), randTensor(rng, -1, 1, c.co).Float32s(), randTensor(rng, -1, 1, c.co).Float32s()
+		for _, mode := range []string{"plain", "bias", "affine", "bias+affine"} {
+			var b, sc, sh []float32
+			if mode == "bias" || mode == "bias+affine" {
+				b = bias
+			}
+			if mode == "affine" || mode == "bias+affine" {
+				sc, sh = scale, shift
+			}
+			out := func(on bool) []float32 {
+				indirectOn = on
+				defer func() { indirectOn = true }()
+				y := make([]float32, c.n*c.co*g.OH*g.OW)
+				convImages(&g, x, w, b, sc, sh, true, y)
+				return y
+			}
+			want, got := out(false), out(true)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%v %s: element %d is %v, im2col gives %v", g, mode, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConvIndirect times 3×3 convolutions forward (ResNet20's, and ResNet50 v2's at
+// 96×96: 64 channels of 24×24, 128 of 12×12) with the indirect product and with im2col.
+func BenchmarkConvIndirect(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, c := range append(resnetConvs[:len(resnetConvs):len(resnetConvs)], struct{ c, hw int }{64, 24}, struct{ c, hw int }{128, 12}, struct{ c, hw int }{128, 4}, struct{ c, hw int }{64, 6}) {
+		g, err := NewConvGeom(tensor.Shape{128, c.c, c.hw, c.hw}, tensor.Shape{c.c, c.c, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		x, w := randTensor(rng, -1, 1, 128, c.c, c.hw, c.hw).Float32s(), randTensor(rng, -1, 1, c.c, c.c, 3, 3).Float32s()
+		y := make([]float32, 128*c.c*c.hw*c.hw)
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%dx%dx%d/indirect=%v", c.c, c.hw, c.hw, on), func(b *testing.B) {
+				indirectOn, indirectMinC = on, 1
+				defer func() { indirectOn, indirectMinC = true, 64 }()
+				for i := 0; i < b.N; i++ {
+					convImages(&g, x, w, nil, nil, nil, false, y)
+				}
+			})
+		}
+	}
+}
