@@ -12,7 +12,9 @@
 //     packed; the next row panel of A is prefetched. B is read in place, or packed into
 //     zero-padded strips when it is transposed. The driver blocks K and N for the caches
 //     and splits a call over goroutines along M, N or K (K for the small-C, huge-K products
-//     of weight gradients). Reported as "asm-avx512" or "asm-avx2".
+//     of weight gradients). Reported as "asm-avx512" or "asm-avx2". Each tile also has an
+//     indirect variant that reads row p of B from b[off[p]:], for [SgemmIndirect] (an
+//     indirect convolution's product, whose B rows are windows of a padded image).
 //   - "openblas": the system OpenBLAS (libopenblas.so.0, e.g. Debian's
 //     libopenblas0-pthread) loaded at run time with purego, so neither cgo nor a C
 //     toolchain is needed and builds without the library still work; cblas_sgemm runs

@@ -43,7 +43,10 @@
 // The CPU kernels split batches, channels or rows over runtime.GOMAXPROCS goroutines.
 // Convolutions run image by image: each goroutine builds an image's im2col matrix in a
 // buffer that stays in its core's cache and multiplies it at once with a single-threaded
-// blas.Sgemm that writes straight into the image's NCHW output. Maps of fewer than 8
+// blas.Sgemm that writes straight into the image's NCHW output. Forward stride-1
+// convolutions of 64 input channels or more skip the im2col matrix: convIndirect copies
+// the image once into a zero-padded buffer and blas.SgemmIndirect reads each kernel tap's
+// row from it through a table of offsets, the same sums in the same order. Maps of fewer than 8
 // positions (ResNet50's last stages: 1×1 and 2×2 maps of 512-2048 channels) run batched
 // instead (cpu_conv_batched.go): the im2col matrices of a block of images side by side in
 // one GEMM, cut into fixed row pieces that the goroutines share, so the kernel is read
@@ -100,8 +103,11 @@
 // then reads once. Cutting im2col into chunks of output rows that stay in cache (tried
 // with BenchmarkConv's shapes: 256 down to 32 KiB of columns per GEMM) was no faster at
 // 256 KiB and up to 3× slower at 32 KiB, the narrower GEMMs losing more than the cache
-// gains; the way out is a GEMM that reads B through a table of row pointers into a
-// padded copy of the image (an indirect convolution), not yet written. BenchmarkConv
+// gains. The indirect convolution (convIndirect: the GEMM reads B's rows through a table
+// of offsets into a zero-padded copy of the image) removes im2col, and wins on ResNet50
+// v2's layers (25-34% at 96×96), but on ResNet20's and ResNet56's 16- and 32-channel
+// layers it tied or lost in whole-network runs, so they keep im2col (indirectWorthIt);
+// their inference stays at 0.94-0.98x PyTorch's. BenchmarkConv
 // (ResNet20's shapes) and BenchmarkConvSmallMaps (ResNet50 v2's, both paths in one loop
 // with their ratio) measure the convolutions alone.
 //
