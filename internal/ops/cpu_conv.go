@@ -1,8 +1,10 @@
 package ops
 
 import (
-	"github.com/selfsup/selfsup/internal/blas"
+	"sync"
 	"sync/atomic"
+
+	"github.com/selfsup/selfsup/internal/blas"
 )
 
 // Convolutions on the CPU work image by image: each image's im2col matrix (C·KH·KW rows
@@ -317,14 +319,7 @@ func convIndirect(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y 
 	kk := g.KH * g.KW
 	K := g.C * kk
 	np := g.OH * wp // the product's columns: whole padded rows
-	off := make([]int32, K)
-	for c := 0; c < g.C; c++ {
-		for ki := 0; ki < g.KH; ki++ {
-			for kj := 0; kj < g.KW; kj++ {
-				off[c*kk+ki*g.KW+kj] = int32(c*pp + ki*wp + kj)
-			}
-		}
-	}
+	off := tapOffsets(g.C, g.KH, g.KW, wp, pp)
 	xs, ys, P := g.C*g.H*g.W, g.O*g.OH*g.OW, g.OH*g.OW
 	padded := g.C*pp + g.KW - 1 // the last row's dropped columns read KW-1 past the planes
 	var ok atomic.Bool
@@ -374,6 +369,37 @@ func convIndirect(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y 
 		}
 	})
 	return ok.Load()
+}
+
+// tapKey identifies a table of tapOffsets.
+type tapKey struct{ c, kh, kw, wp, pp int }
+
+var (
+	tapMu     sync.Mutex
+	tapTables = map[tapKey][]int32{}
+)
+
+// tapOffsets returns, for the rows (c, ki, kj) of a convolution's im2col matrix in order,
+// the offset c·pp + ki·wp + kj of that row's first element in a padded image of planes of
+// pp values and rows of wp. The tables are kept per shape (a network has a few), so a
+// step does not allocate them again.
+func tapOffsets(c, kh, kw, wp, pp int) []int32 {
+	key := tapKey{c, kh, kw, wp, pp}
+	tapMu.Lock()
+	defer tapMu.Unlock()
+	if t, ok := tapTables[key]; ok {
+		return t
+	}
+	t := make([]int32, 0, c*kh*kw)
+	for ch := 0; ch < c; ch++ {
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				t = append(t, int32(ch*pp+ki*wp+kj))
+			}
+		}
+	}
+	tapTables[key] = t
+	return t
 }
 
 // ConvForward implements Kernels.
