@@ -28,12 +28,14 @@ func TestConvIndirectSameBits(t *testing.T) {
 		{2, 5, 20, 17, 19, 3, Padding2D{1, 1, 1, 1}},
 		{2, 3, 37, 16, 16, 3, Padding2D{0, 1, 0, 1}},
 		{2, 8, 12, 20, 32, 5, Padding2D{2, 2, 2, 2}},
+		{3, 16, 24, 6, 6, 1, Padding2D{}}, // pointwise over 36 positions
+		{2, 7, 9, 5, 3, 1, Padding2D{}},
 	} {
 		g, err := NewConvGeom(tensor.Shape{c.n, c.ci, c.h, c.w}, tensor.Shape{c.co, c.ci, c.k, c.k}, 1, 1, c.pad)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !g.indirectWorthIt() {
+		if !g.indirectWorthIt() && !(g.isPointwise() && g.OH*g.OW%16 != 0) {
 			t.Fatalf("%v: the indirect path would not run", g)
 		}
 		x := randTensor(rng, -1, 1, c.n, c.ci, c.h, c.w).Float32s()
@@ -79,6 +81,27 @@ func BenchmarkConvIndirect(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%d/indirect=%v", c.c, c.hw, c.hw, on), func(b *testing.B) {
 				indirectOn, indirectMinC = on, 1
 				defer func() { indirectOn, indirectMinC = true, 64 }()
+				for i := 0; i < b.N; i++ {
+					convImages(&g, x, w, nil, nil, nil, false, y)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkConvIndirectPointwise times ResNet50 v2's 1×1 convolutions over 6×6 maps (batch
+// 32, forward), where the 36 positions make a partial tile, with and without the padded
+// indirect product.
+func BenchmarkConvIndirectPointwise(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, c := range []struct{ ci, co int }{{1024, 256}, {256, 1024}} {
+		g, _ := NewConvGeom(tensor.Shape{32, c.ci, 6, 6}, tensor.Shape{c.co, c.ci, 1, 1}, 1, 1, Padding2D{})
+		x, w := randTensor(rng, -1, 1, 32, c.ci, 6, 6).Float32s(), randTensor(rng, -1, 1, c.co, c.ci, 1, 1).Float32s()
+		y := make([]float32, 32*c.co*36)
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%dto%d/indirect=%v", c.ci, c.co, on), func(b *testing.B) {
+				indirectOn = on
+				defer func() { indirectOn = true }()
 				for i := 0; i < b.N; i++ {
 					convImages(&g, x, w, nil, nil, nil, false, y)
 				}
