@@ -316,6 +316,9 @@ func (g *ConvGeom) indirectWorthIt() bool {
 // indirectOn lets tests and benchmarks run the im2col path on shapes convIndirect takes.
 var indirectOn = true
 
+// widenOn lets tests run ConvBackward without the whole-tile column matrices.
+var widenOn = true
+
 // indirectMinC is the fewest input channels convIndirect takes (see indirectWorthIt).
 var indirectMinC = 64
 
@@ -627,6 +630,16 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	if !direct {
 		ld = colStride(HW)
 	}
+	// Maps whose positions leave a partial 16-wide tile (ResNet50 v2's 6×6 maps at 96×96)
+	// get column matrices with rows of whole tiles: dx's product then has whole tiles of
+	// columns (no packed strips, no merged scratch tiles), and its extra columns, computed
+	// from whatever the rows' tails hold, are dropped when dx is copied out. The kernel
+	// gradient reads only the first HW columns. The sums are the same. ResNet50 v2 at
+	// 96×96, batch 32, trained about 5% faster in A/B runs of selfsup bench.
+	wide := HW%16 != 0 && widenOn
+	if wide {
+		ld = (HW + 15) / 16 * 16
+	}
 	xs, ys := g.C*HW, g.O*P
 	groups := filterGroups(g.N, TK*g.C)
 	parts := scratch.get(groups * TK * g.C)
@@ -637,10 +650,14 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 		defer scratch64.put(bparts)
 	}
 	parDyn(groups, func(next func() (int, bool)) {
-		var dcol []float32
-		if !direct {
+		var dcol, dxw []float32
+		if !direct || wide {
 			dcol = scratch.get(TK * ld)
 			defer scratch.put(dcol)
+		}
+		if wide {
+			dxw = scratch.get(g.C * ld)
+			defer scratch.put(dxw)
 		}
 		xt := scratch.get(HW * g.C)
 		defer scratch.put(xt)
@@ -663,11 +680,24 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 					bp[o] += s
 				}
 				col := d
-				if !direct {
-					im2colImage(&t, d, dcol)
+				switch {
+				case !direct:
+					im2colLD(&t, d, dcol, ld)
+					col = dcol
+				case wide:
+					for r := 0; r < TK; r++ {
+						copy(dcol[r*ld:r*ld+HW], d[r*HW:(r+1)*HW])
+					}
 					col = dcol
 				}
-				gemmSerial(false, false, g.C, HW, TK, 1, wt, TK, col, ld, 0, dx[n*xs:(n+1)*xs], HW)
+				if wide {
+					gemmSerial(false, false, g.C, ld, TK, 1, wt, TK, col, ld, 0, dxw, ld)
+					for c := 0; c < g.C; c++ {
+						copy(dx[n*xs+c*HW:n*xs+(c+1)*HW], dxw[c*ld:c*ld+HW])
+					}
+				} else {
+					gemmSerial(false, false, g.C, HW, TK, 1, wt, TK, col, ld, 0, dx[n*xs:(n+1)*xs], HW)
+				}
 				transpose(g.C, HW, x[n*xs:(n+1)*xs], xt)
 				gemmSerial(false, false, TK, g.C, HW, 1, col, ld, xt, g.C, beta, part, g.C)
 				beta = 1

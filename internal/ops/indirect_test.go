@@ -109,3 +109,36 @@ func BenchmarkConvIndirectPointwise(b *testing.B) {
 		}
 	}
 }
+
+// TestConvBackwardWideSameBits checks that ConvBackward gives the same bits with the
+// column matrices widened to whole tiles (maps of 36 positions) as without.
+func TestConvBackwardWideSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, c := range []struct{ ci, co, k, pad int }{{32, 48, 3, 1}, {64, 16, 1, 0}} {
+		g, err := NewConvGeom(tensor.Shape{3, c.ci, 6, 6}, tensor.Shape{c.co, c.ci, c.k, c.k}, 1, 1, Padding2D{c.pad, c.pad, c.pad, c.pad})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(rng, -1, 1, 3, c.ci, 6, 6).Float32s()
+		w := randTensor(rng, -1, 1, c.co, c.ci, c.k, c.k).Float32s()
+		dy := randTensor(rng, -1, 1, 3, c.co, 6, 6).Float32s()
+		run := func(wide bool) (dx, dw, db []float32) {
+			widenOn = wide
+			defer func() { widenOn = true }()
+			dx, dw, db = make([]float32, len(x)), make([]float32, len(w)), make([]float32, c.co)
+			if err := (CPU{}).ConvBackward(&g, x, w, dy, dx, dw, db); err != nil {
+				t.Fatal(err)
+			}
+			return dx, dw, db
+		}
+		wx, ww, wb := run(false)
+		gx, gw, gb := run(true)
+		for name, pair := range map[string][2][]float32{"dx": {wx, gx}, "dw": {ww, gw}, "db": {wb, gb}} {
+			for i := range pair[0] {
+				if pair[0][i] != pair[1][i] {
+					t.Fatalf("%v %s[%d]: %v widened, %v not", g, name, i, pair[1][i], pair[0][i])
+				}
+			}
+		}
+	}
+}
