@@ -237,22 +237,8 @@ func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []
 		convBatched(g, x, w, bias, scale, shift, relu, y)
 		return
 	}
-	if g.indirectWorthIt() && convIndirect(g, x, w, bias, scale, shift, relu, y) {
+	if ig, ok := g.indirectGeom(); ok && convIndirect(&ig, x, w, bias, scale, shift, relu, y) {
 		return
-	}
-	if p := g.OH * g.OW; g.isPointwise() && p%16 != 0 && indirectOn && g.C >= indirectMinC {
-		// A pointwise convolution over maps whose positions do not fill whole 16-wide
-		// tiles (ResNet50 v2's 6×6 maps at 96×96: 36 positions, which a 48-wide tile pads
-		// by packing B and merging every tile from scratch): the same product as an
-		// indirect one over each image laid out as one row of positions padded to a whole
-		// tile, whose extra columns are dropped. BenchmarkConvIndirectPointwise: 28%
-		// faster from 1024 channels to 256, 6% from 256 to 1024.
-		flat := *g
-		flat.H, flat.W, flat.OH, flat.OW = 1, p, 1, p
-		flat.PadR = (p+15)/16*16 - p
-		if convIndirect(&flat, x, w, bias, scale, shift, relu, y) {
-			return
-		}
 	}
 	P := g.OH * g.OW
 	K := g.C * g.KH * g.KW
@@ -280,37 +266,70 @@ func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []
 			}
 			out := y[n*ys : (n+1)*ys]
 			gemmSerial(false, false, g.O, P, K, 1, w, K, c, ld, 0, out, P)
-			if bias != nil {
-				for o := 0; o < g.O; o++ {
-					// 1·v + b rounds once: exactly v + b.
-					row := out[o*P : (o+1)*P]
-					vecAffine(row, row, 1, bias[o], false)
-				}
-			}
-			if scale != nil {
-				for o := 0; o < g.O; o++ {
-					row := out[o*P : (o+1)*P]
-					vecAffine(row, row, scale[o], shift[o], relu)
-				}
+			for o := 0; o < g.O; o++ {
+				row := out[o*P : (o+1)*P]
+				convOutput(row, row, o, bias, scale, shift, relu)
 			}
 		}
 	})
 }
 
-// indirectWorthIt reports whether convIndirect suits g: a stride-1 convolution with a
-// kernel larger than 1×1 whose padded rows are at most a third wider than its output rows
-// (the extra columns are computed and dropped): 6×6 maps and wider for a 3×3 kernel.
-// Measured with BenchmarkConvIndirect (batch 128, forward), the indirect product against
-// im2col: 4% faster on 16 channels of 32×32, the same on 32 of 16×16, 12% faster on 64 of
-// 8×8, 34% on 64 of 24×24, 25% on 128 of 12×12 and 30% on 64 of 6×6 (whose 6·8 columns
-// fill a 48-wide tile where the 36 of im2col did not), but twice as slow on 128 of 4×4
-// (half as many columns again, and a partial tile). In whole networks it also needs 64
-// input channels or more: with every stride-1 convolution indirect, ResNet56's inference
-// ran about 10% slower (its 16- and 32-channel layers) while ResNet50 v2's ran 10-28%
-// faster; from 64 channels on, ResNet20 and ResNet56 tie with im2col.
-func (g *ConvGeom) indirectWorthIt() bool {
+// convOutput writes channel o's product src into dst (the same slice or another) with
+// the bias added, then scaled and shifted (and a ReLU) when scale is set: the end of
+// every forward convolution path.
+func convOutput(dst, src []float32, o int, bias, scale, shift []float32, relu bool) {
+	switch {
+	case bias != nil:
+		// 1·v + b rounds once: exactly v + b.
+		vecAffine(src, dst, 1, bias[o], false)
+		if scale != nil {
+			vecAffine(dst, dst, scale[o], shift[o], relu)
+		}
+	case scale != nil:
+		vecAffine(src, dst, scale[o], shift[o], relu)
+	case len(dst) > 0 && &dst[0] != &src[0]:
+		copy(dst, src)
+	}
+}
+
+// wholeTiles rounds n up to whole 16-wide GEMM tiles.
+func wholeTiles(n int) int { return (n + 15) / 16 * 16 }
+
+// indirectGeom returns the geometry convIndirect should run g as, and whether it should.
+//
+// A stride-1 convolution with a kernel larger than 1×1 runs as itself when its padded
+// rows are at most a third wider than its output rows (the extra columns are computed
+// and dropped): 6×6 maps and wider for a 3×3 kernel. Measured with
+// BenchmarkConvIndirect (batch 128, forward), the indirect product against im2col: 4%
+// faster on 16 channels of 32×32, the same on 32 of 16×16, 12% faster on 64 of 8×8, 34%
+// on 64 of 24×24, 25% on 128 of 12×12 and 30% on 64 of 6×6 (whose 6·8 columns fill a
+// 48-wide tile where the 36 of im2col did not), but twice as slow on 128 of 4×4 (half as
+// many columns again, and a partial tile).
+//
+// A pointwise convolution over maps whose positions do not fill whole 16-wide tiles
+// (ResNet50 v2's 6×6 maps at 96×96: 36 positions, which a 48-wide tile pads by packing B
+// and merging every tile from scratch) runs as a convolution over each image laid out as
+// one row of positions, padded to whole tiles; the extra columns are dropped.
+// BenchmarkConvIndirectPointwise: 28% faster from 1024 channels to 256, 6% from 256 to
+// 1024.
+//
+// Both need 64 input channels or more: with every stride-1 convolution indirect,
+// ResNet56's inference ran about 10% slower (its 16- and 32-channel layers) while
+// ResNet50 v2's ran 10-28% faster; from 64 channels on, ResNet20 and ResNet56 tie with
+// im2col.
+func (g *ConvGeom) indirectGeom() (ConvGeom, bool) {
+	if !indirectOn || g.C < indirectMinC || g.SH != 1 || g.SW != 1 {
+		return *g, false
+	}
+	if g.isPointwise() {
+		p := g.OH * g.OW
+		flat := *g
+		flat.H, flat.W, flat.OH, flat.OW = 1, p, 1, p
+		flat.PadR = wholeTiles(p) - p
+		return flat, p%16 != 0
+	}
 	wp := g.W + g.PadL + g.PadR
-	return indirectOn && g.SH == 1 && g.SW == 1 && g.KH*g.KW > 1 && 3*wp <= 4*g.OW && g.C >= indirectMinC
+	return *g, g.KH*g.KW > 1 && 3*wp <= 4*g.OW
 }
 
 // indirectOn lets tests and benchmarks run the im2col path on shapes convIndirect takes.
@@ -319,7 +338,7 @@ var indirectOn = true
 // widenOn lets tests run ConvBackward without the whole-tile column matrices.
 var widenOn = true
 
-// indirectMinC is the fewest input channels convIndirect takes (see indirectWorthIt).
+// indirectMinC is the fewest input channels convIndirect takes (see indirectGeom).
 var indirectMinC = 64
 
 // convIndirect is convImages without the im2col matrix, for stride-1 convolutions: each
@@ -368,19 +387,7 @@ func convIndirect(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y 
 			for o := 0; o < g.O; o++ {
 				for oh := 0; oh < g.OH; oh++ {
 					src := prod[o*np+oh*wp : o*np+oh*wp+g.OW]
-					dst := out[o*P+oh*g.OW : o*P+(oh+1)*g.OW]
-					switch {
-					case bias != nil:
-						// 1·v + b rounds once: exactly v + b.
-						vecAffine(src, dst, 1, bias[o], false)
-						if scale != nil {
-							vecAffine(dst, dst, scale[o], shift[o], relu)
-						}
-					case scale != nil:
-						vecAffine(src, dst, scale[o], shift[o], relu)
-					default:
-						copy(dst, src)
-					}
+					convOutput(out[o*P+oh*g.OW:o*P+(oh+1)*g.OW], src, o, bias, scale, shift, relu)
 				}
 			}
 		}
@@ -638,7 +645,7 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	// 96×96, batch 32, trained about 5% faster in A/B runs of selfsup bench.
 	wide := HW%16 != 0 && widenOn
 	if wide {
-		ld = (HW + 15) / 16 * 16
+		ld = wholeTiles(HW)
 	}
 	xs, ys := g.C*HW, g.O*P
 	groups := filterGroups(g.N, TK*g.C)

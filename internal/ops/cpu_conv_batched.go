@@ -83,14 +83,7 @@ func convBatched(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y [
 		parFor(m*g.O, 16, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				j, o := i/g.O, i%g.O
-				dst := y[(n0+j)*ys+o*P : (n0+j)*ys+(o+1)*P]
-				copy(dst, out[o*ld+j*P:o*ld+(j+1)*P])
-				if bias != nil {
-					vecAffine(dst, dst, 1, bias[o], false)
-				}
-				if scale != nil {
-					vecAffine(dst, dst, scale[o], shift[o], relu)
-				}
+				convOutput(y[(n0+j)*ys+o*P:(n0+j)*ys+(o+1)*P], out[o*ld+j*P:o*ld+(j+1)*P], o, bias, scale, shift, relu)
 			}
 		})
 	}

@@ -106,7 +106,7 @@
 // gains. The indirect convolution (convIndirect: the GEMM reads B's rows through a table
 // of offsets into a zero-padded copy of the image) removes im2col, and wins on ResNet50
 // v2's layers (25-34% at 96×96), but on ResNet20's and ResNet56's 16- and 32-channel
-// layers it tied or lost in whole-network runs, so they keep im2col (indirectWorthIt);
+// layers it tied or lost in whole-network runs, so they keep im2col (indirectGeom);
 // their inference stays at 0.83-0.98x PyTorch's over this session's runs. BenchmarkConv
 // (ResNet20's shapes) and BenchmarkConvSmallMaps (ResNet50 v2's, both paths in one loop
 // with their ratio) measure the convolutions alone.
