@@ -15,6 +15,8 @@ type backend struct {
 	name  string
 	gemm  func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	setup func(threads int) // called when the thread count changes; may be nil
+	// indirect: the backend's tiles have the indirect variant SgemmIndirect runs.
+	indirect bool
 }
 
 var (

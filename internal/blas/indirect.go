@@ -1,7 +1,5 @@
 package blas
 
-import "strings"
-
 // SgemmIndirect computes C = A·B, with A row-major m×k (row stride lda), C row-major m×n
 // (row stride ldc) and the k×n matrix B given by rows that can lie anywhere in b: row p is
 // b[off[p] : off[p]+n]. It is the product of an indirect convolution, where B's rows are
@@ -13,7 +11,7 @@ import "strings"
 // is the same sum in the same order as Sgemm(false, false, ...) computes on the dense B
 // (the same tile and the same blocking of k), so the two agree bit for bit.
 func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int32, c []float32, ldc int) bool {
-	if m <= 0 || n <= 0 || k <= 0 || indirectPick == nil || !strings.HasPrefix(active().name, "asm-") {
+	if m <= 0 || n <= 0 || k <= 0 || indirectPick == nil || !active().indirect {
 		return false
 	}
 	t := indirectPick(m, n, k)
