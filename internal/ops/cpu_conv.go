@@ -237,6 +237,10 @@ func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []
 		convBatched(g, x, w, bias, scale, shift, relu, y)
 		return
 	}
+	if g.winogradGeom() {
+		convWinograd(g, x, w, bias, scale, shift, relu, y)
+		return
+	}
 	if ig, ok := g.indirectGeom(); ok && convIndirect(&ig, x, w, bias, scale, shift, relu, y) {
 		return
 	}

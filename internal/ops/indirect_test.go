@@ -17,8 +17,9 @@ func TestConvIndirectSameBits(t *testing.T) {
 		t.Skipf("BLAS backend %s has no indirect product", blas.Backend())
 	}
 	saved := indirectMinC
-	indirectMinC = 1 // small channel counts keep the test fast
-	defer func() { indirectMinC = saved }()
+	indirectMinC = 1   // small channel counts keep the test fast
+	winogradOn = false // which would take the 3×3 shapes from both paths
+	defer func() { indirectMinC, winogradOn = saved, true }()
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, c := range []struct {
 		n, ci, co, h, w, k int
@@ -79,8 +80,8 @@ func BenchmarkConvIndirect(b *testing.B) {
 		y := make([]float32, 128*c.c*c.hw*c.hw)
 		for _, on := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%dx%dx%d/indirect=%v", c.c, c.hw, c.hw, on), func(b *testing.B) {
-				indirectOn, indirectMinC = on, 1
-				defer func() { indirectOn, indirectMinC = true, 64 }()
+				indirectOn, indirectMinC, winogradOn = on, 1, false
+				defer func() { indirectOn, indirectMinC, winogradOn = true, 64, true }()
 				for i := 0; i < b.N; i++ {
 					convImages(&g, x, w, nil, nil, nil, false, y)
 				}

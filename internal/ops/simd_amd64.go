@@ -36,3 +36,12 @@ func reluGradAddAVX2(y, a, b, dx *float32, n int)
 
 //go:noescape
 func evensAVX2(src, dst *float32, n int)
+
+//go:noescape
+func winogradInputAVX2(xp *float32, wp int, v *float32, plane, tw, th int)
+
+//go:noescape
+func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int)
+
+//go:noescape
+func padCopyAVX2(src *float32, w, h int, dst *float32, wp int)

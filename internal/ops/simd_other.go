@@ -21,3 +21,10 @@ func transpose8AVX2(a *float32, lda int, t *float32, ldt int, rb, cb int) {
 }
 func reluGradAddAVX2(y, a, b, dx *float32, n int) { panic("ops: no AVX2") }
 func evensAVX2(src, dst *float32, n int)          { panic("ops: no AVX2") }
+func winogradInputAVX2(xp *float32, wp int, v *float32, plane, tw, th int) {
+	panic("ops: no AVX2")
+}
+func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int) {
+	panic("ops: no AVX2")
+}
+func padCopyAVX2(src *float32, w, h int, dst *float32, wp int) { panic("ops: no AVX2") }

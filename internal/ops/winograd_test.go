@@ -1,0 +1,119 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// TestConvWinograd checks convWinograd against the im2col path (the direct sums) on 3×3
+// stride-1 convolutions of several paddings and sizes, with and without bias and batch
+// norm, and checks that the assembly transforms give the Go transforms' bits, including
+// rows of 8k+4 tiles and sizes the assembly leaves to Go.
+func TestConvWinograd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	one := Padding2D{1, 1, 1, 1}
+	for _, c := range []struct {
+		n, c, o, h, w int
+		pad           Padding2D
+	}{
+		{3, 16, 16, 32, 32, one}, {2, 32, 32, 16, 16, one}, {2, 64, 64, 8, 8, one}, // ResNet20
+		{2, 3, 16, 32, 32, one},                        // its stem
+		{2, 6, 5, 24, 24, one}, {2, 3, 2, 48, 40, one}, // groups of 8 and a last group of 4
+		{2, 4, 3, 26, 26, Padding2D{}},                                                   // ResNet50 v2's padded-then-valid 3×3
+		{2, 4, 3, 10, 14, Padding2D{0, 2, 2, 0}}, {1, 2, 3, 6, 8, Padding2D{3, 0, 1, 2}}, // asymmetric
+		{2, 5, 7, 6, 6, one}, {1, 3, 4, 2, 2, one}, // rows of 3 and 1 tiles: Go transforms only
+	} {
+		g, err := NewConvGeom(tensor.Shape{c.n, c.c, c.h, c.w}, tensor.Shape{c.o, c.c, 3, 3}, 1, 1, c.pad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(rng, -1, 1, c.n, c.c, c.h, c.w).Float32s()
+		w := randTensor(rng, -1, 1, c.o, c.c, 3, 3).Float32s()
+		bias, scale, shift := randTensor(rng, -1, 1, c.o).Float32s(), randTensor(rng, -1, 1, c.o).Float32s(), randTensor(rng, -1, 1, c.o).Float32s()
+		for _, mode := range []string{"plain", "bias+affine+relu"} {
+			var b, sc, sh []float32
+			relu := mode != "plain"
+			if relu {
+				b, sc, sh = bias, scale, shift
+			}
+			want := make([]float32, c.n*c.o*g.OH*g.OW)
+			got, goGot := make([]float32, len(want)), make([]float32, len(want))
+			winogradOn = false
+			convImages(&g, x, w, b, sc, sh, relu, want)
+			winogradOn = true
+			convWinograd(&g, x, w, b, sc, sh, relu, got)
+			saved := useAVX2
+			useAVX2 = false
+			convWinograd(&g, x, w, b, sc, sh, relu, goGot)
+			useAVX2 = saved
+			// The direct sums of 9·C products of values in [-1, 1] are a few units; the
+			// transforms add a few roundings of that size.
+			tol := 4e-7 * float64(9*c.c)
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > tol {
+					t.Fatalf("%+v %s: element %d is %v, the direct sum %v (tolerance %g)", c, mode, i, got[i], want[i], tol)
+				}
+				if math.Float32bits(got[i]) != math.Float32bits(goGot[i]) {
+					t.Fatalf("%+v %s: element %d is %v with the assembly transforms, %v with Go's", c, mode, i, got[i], goGot[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConvWinograd times 3×3 stride-1 convolutions forward by F(2×2, 3×3) and by
+// the path convImages takes without it (im2col, or the indirect product from 64
+// channels), alternating within one loop, and reports each path's CPU milliseconds per
+// op and their ratio (other/winograd: above 1, Winograd is faster). Shapes: ResNet20's
+// (batch 128) and its stem, and ResNet50 v2's first stage at 32×32 and 96×96 inputs
+// (batch 16, padded by a layer of its own, then valid).
+//
+//	go test ./internal/ops -run '^$' -bench ConvWinograd -benchtime 20x
+func BenchmarkConvWinograd(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	one := Padding2D{1, 1, 1, 1}
+	for _, c := range []struct {
+		n, c, o, hw int
+		pad         Padding2D
+	}{
+		{128, 3, 16, 32, one}, {128, 8, 16, 32, one}, {128, 16, 16, 32, one}, {128, 32, 32, 16, one}, {128, 64, 64, 8, one},
+		{16, 64, 64, 10, Padding2D{}}, {16, 64, 64, 26, Padding2D{}},
+	} {
+		g, err := NewConvGeom(tensor.Shape{c.n, c.c, c.hw, c.hw}, tensor.Shape{c.o, c.c, 3, 3}, 1, 1, c.pad)
+		if err != nil {
+			b.Fatal(err)
+		}
+		x, w := randTensor(rng, -1, 1, g.XShape()...).Float32s(), randTensor(rng, -1, 1, g.WShape()...).Float32s()
+		y := make([]float32, size(g.YShape()))
+		pass := func(on bool) float64 {
+			winogradOn = on
+			defer func() { winogradOn = true }()
+			cpu0 := cpuSeconds()
+			convImages(&g, x, w, nil, nil, nil, false, y)
+			return cpuSeconds() - cpu0
+		}
+		name := fmt.Sprintf("%dto%dx%dx%d", c.c, c.o, g.OH, g.OW)
+		if c.pad == (Padding2D{}) {
+			name += "valid"
+		}
+		b.Run(name, func(b *testing.B) {
+			if !g.winogradGeom() {
+				b.Skip("convImages does not run this shape by Winograd here")
+			}
+			pass(false)
+			pass(true)
+			var other, wino float64
+			for b.Loop() {
+				other += pass(false)
+				wino += pass(true)
+			}
+			b.ReportMetric(other*1e3/float64(b.N), "other-cpu-ms/op")
+			b.ReportMetric(wino*1e3/float64(b.N), "winograd-cpu-ms/op")
+			b.ReportMetric(other/wino, "other/winograd")
+		})
+	}
+}
