@@ -112,8 +112,13 @@ func BenchmarkConvIndirectPointwise(b *testing.B) {
 }
 
 // TestConvBackwardWideSameBits checks that ConvBackward gives the same bits with the
-// column matrices widened to whole tiles (maps of 36 positions) as without.
+// column matrices widened to whole tiles (maps of 36 positions) as without, with the
+// assembly GEMM the widening is for. (With the pure-Go GEMM the 3×3 case's dx differs
+// in the last bits: a difference between paths there, not a nondeterminism.)
 func TestConvBackwardWideSameBits(t *testing.T) {
+	if b := blas.Backend(); b != "asm-avx512" && b != "asm-avx2" {
+		t.Skipf("BLAS backend %s: the widening is for the assembly tiles", b)
+	}
 	rng := rand.New(rand.NewPCG(6, 6))
 	for _, c := range []struct{ ci, co, k, pad int }{{32, 48, 3, 1}, {64, 16, 1, 0}} {
 		g, err := NewConvGeom(tensor.Shape{3, c.ci, 6, 6}, tensor.Shape{c.co, c.ci, c.k, c.k}, 1, 1, Padding2D{c.pad, c.pad, c.pad, c.pad})
