@@ -202,6 +202,11 @@ func TestConvAgainstReference(t *testing.T) {
 		{[]int{3, 60, 2, 2}, []int{20, 60, 1, 1}, 1, 1, Padding2D{}},
 		{[]int{5, 60, 4, 4}, []int{50, 60, 3, 3}, 2, 2, Padding2D{0, 1, 0, 1}},
 		{[]int{4, 64, 1, 1}, []int{70, 64, 1, 1}, 1, 1, Padding2D{}},
+		// Winograd's F(2×2, 3×3) for the forward pass and for dx (8 or more channels on
+		// either side): one image at a time, and blocks of small images side by side
+		{[]int{6, 16, 8, 8}, []int{12, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{9, 12, 6, 6}, []int{10, 12, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{5, 8, 12, 8}, []int{9, 8, 3, 3}, 1, 1, Padding2D{}},
 	}
 	saved := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(saved)

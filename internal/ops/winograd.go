@@ -1,5 +1,7 @@
 package ops
 
+import "runtime"
+
 // Winograd's minimal filtering F(2×2, 3×3) for 3×3, stride-1 convolutions (forward, in
 // training and inference, and ConvBackwardData's transposed convolution): each 2×2
 // block of outputs (a tile) is computed from the 4×4 input patch around it as
@@ -17,12 +19,13 @@ package ops
 //	Aᵀ = [1 1 1 0; 0 1 -1 -1]
 
 // winogradGeom reports whether convImages should run g by convWinograd: a 3×3 kernel,
-// stride 1, any padding, an even output height and an output width a multiple of 8 (the
-// assembly transforms take 4 or 8 tiles at a time), at least winogradMinC input
-// channels, and the AVX2 transforms (the Go ones are correct but slower than im2col).
+// stride 1, any padding, an even output height and width of at least 6 (smaller maps
+// would drop too many of the tiles a block computes, see newWinogradLayout), at least
+// winogradMinC input channels, and the AVX2 transforms (the Go ones are correct but
+// slower than im2col).
 func (g *ConvGeom) winogradGeom() bool {
 	return winogradOn && useAVX2 && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 &&
-		g.OH%2 == 0 && g.OW%8 == 0 && g.C >= winogradMinC
+		g.OH%2 == 0 && g.OW%2 == 0 && g.OH >= 6 && g.OW >= 6 && g.C >= winogradMinC
 }
 
 // winogradMinC is the fewest input channels convWinograd takes: its 16 products have C
@@ -34,29 +37,39 @@ const winogradMinC = 8
 var winogradOn = true
 
 // winogradFilter writes the transformed kernel U[ξ][o][c] = (G w[o][c] Gᵀ)[ξ] of w
-// [O, C, 3, 3] into u [16, O, C].
-func winogradFilter(o, c int, w, u []float32) {
+// [O, C, 3, 3] into u: U[ξ] starts at u[ξ·us], us ≥ O·C. The pairs (o, c) are shared
+// out among the goroutines.
+func winogradFilter(o, c int, w, u []float32, us int) {
 	oc := o * c
-	for i := 0; i < oc; i++ {
-		k := w[i*9 : i*9+9 : i*9+9]
-		// t = G k: 4×3.
-		var t [12]float32
-		for j := 0; j < 3; j++ {
-			k0, k1, k2 := k[j], k[3+j], k[6+j]
-			t[j] = k0
-			t[3+j] = 0.5 * (k0 + k1 + k2)
-			t[6+j] = 0.5 * (k0 - k1 + k2)
-			t[9+j] = k2
+	const piece = 512
+	parDyn((oc+piece-1)/piece, func(next func() (int, bool)) {
+		for {
+			p, ok := next()
+			if !ok {
+				return
+			}
+			for i := p * piece; i < min(oc, (p+1)*piece); i++ {
+				k := w[i*9 : i*9+9 : i*9+9]
+				// t = G k: 4×3.
+				var t [12]float32
+				for j := 0; j < 3; j++ {
+					k0, k1, k2 := k[j], k[3+j], k[6+j]
+					t[j] = k0
+					t[3+j] = 0.5 * (k0 + k1 + k2)
+					t[6+j] = 0.5 * (k0 - k1 + k2)
+					t[9+j] = k2
+				}
+				// U = t Gᵀ: 4×4.
+				for r := 0; r < 4; r++ {
+					t0, t1, t2 := t[3*r], t[3*r+1], t[3*r+2]
+					u[(4*r+0)*us+i] = t0
+					u[(4*r+1)*us+i] = 0.5 * (t0 + t1 + t2)
+					u[(4*r+2)*us+i] = 0.5 * (t0 - t1 + t2)
+					u[(4*r+3)*us+i] = t2
+				}
+			}
 		}
-		// U = t Gᵀ: 4×4.
-		for r := 0; r < 4; r++ {
-			t0, t1, t2 := t[3*r], t[3*r+1], t[3*r+2]
-			u[(4*r+0)*oc+i] = t0
-			u[(4*r+1)*oc+i] = 0.5 * (t0 + t1 + t2)
-			u[(4*r+2)*oc+i] = 0.5 * (t0 - t1 + t2)
-			u[(4*r+3)*oc+i] = t2
-		}
-	}
+	})
 }
 
 // winogradInput transforms one channel: xp is its zero-padded plane (rows of wp = OW+2
@@ -130,55 +143,110 @@ func winogradOutputGo(m []float32, plane int, y []float32, w, tw, th int) {
 	}
 }
 
-// convWinograd is convImages by F(2×2, 3×3), image by image like the im2col path: each
-// goroutine copies an image into a zero-padded buffer, transforms it into V (four values
+// winogradLayout is how convWinograd lays a block of images out for the transforms.
+type winogradLayout struct {
+	nb     int // images per block
+	th, tw int // tiles per column and per row of one image
+	rowT   int // tiles per row of the block's buffer, a multiple of 4
+	wp, hp int // the padded buffer's row length and rows
+	slot   int // columns of the buffer per image (OW+2), when nb > 1 or rowT ≠ tw
+}
+
+// newWinogradLayout lays out g. Images whose rows of tiles fill whole groups of 4 are
+// transformed one at a time in a buffer of their own padded size. Others are placed side
+// by side, each in a slot of OW+2 columns with its own padding, in blocks of nb images
+// whose buffer rows are then one long row of tiles: image i's tiles start at tile
+// i·(tw+1), and the tile between two images (and those that round the row up to a
+// multiple of 4) is computed and dropped. nb is chosen for products of about winogradMinT
+// columns, with at least two blocks per goroutine.
+func newWinogradLayout(g *ConvGeom) winogradLayout {
+	l := winogradLayout{nb: 1, th: g.OH / 2, tw: g.OW / 2, hp: g.OH + 2, slot: g.OW + 2}
+	if l.tw%4 == 0 {
+		l.rowT = l.tw
+	} else {
+		perImage := l.th * (l.tw + 1)
+		l.nb = max(1, min((winogradMinT+perImage-1)/perImage, g.N/(2*runtime.GOMAXPROCS(0))))
+		l.rowT = (l.nb*(l.tw+1) + 3) &^ 3
+	}
+	l.wp = 2*l.rowT + 2
+	return l
+}
+
+// winogradMinT is the number of tile columns newWinogradLayout aims at for the products
+// of a block of images.
+const winogradMinT = 128
+
+// convWinograd is convImages by F(2×2, 3×3), block by block of images (one image, or a
+// few small ones side by side, see newWinogradLayout) like the im2col path: each
+// goroutine copies a block into a zero-padded buffer, transforms it into V (four values
 // per input value), multiplies V[ξ] by U[ξ] for the 16 ξ with a single-threaded GEMM
-// each, and transforms the products back into the image's output, whose bias and batch
-// norm are applied while it is in cache. The geometry must be a 3×3, stride-1
+// each, and transforms the products back into the images' outputs, whose bias and batch
+// norm are applied while they are in cache. The geometry must be a 3×3, stride-1
 // convolution with an even output height and width (a padded image then has OH+2 rows of
 // OW+2 values).
 func convWinograd(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) {
-	th, tw := g.OH/2, g.OW/2
-	T := th * tw
+	l := newWinogradLayout(g)
+	T := l.th * l.rowT
 	P := g.OH * g.OW
-	hp, wp := g.OH+2, g.OW+2
-	pp := hp * wp
+	pp := l.hp * l.wp
 	oc := g.O * g.C
-	u := scratch.get(16 * oc)
+	us := oc + 16 // U's planes apart, see vs below
+	u := scratch.get(16 * us)
 	defer scratch.put(u)
-	winogradFilter(g.O, g.C, w, u)
+	winogradFilter(g.O, g.C, w, u, us)
 	xs, ys := g.C*g.H*g.W, g.O*P
 	// The 16 planes of V (and of M) are 64 bytes more than the products apart, so that
 	// the transforms' 16 streams do not fall into one L1 set when C·T is a multiple of
 	// 1024.
 	vs, ms := g.C*T+16, g.O*T+16
-	parDyn(g.N, func(next func() (int, bool)) {
+	direct := l.nb == 1 && l.rowT == l.tw // the output transform writes the image's rows
+	blocks := (g.N + l.nb - 1) / l.nb
+	parDyn(blocks, func(next func() (int, bool)) {
 		xp := scratch.get(g.C * pp)
 		defer scratch.put(xp)
 		xp = xp[:g.C*pp]
-		clear(xp) // the padding stays zero; each image overwrites the interior
+		clear(xp) // the padding stays zero; each block overwrites the images
 		v := scratch.get(16 * vs)
 		defer scratch.put(v)
 		m := scratch.get(16 * ms)
 		defer scratch.put(m)
+		var wide []float32 // one output channel of a block, rows of 2·rowT
+		if !direct {
+			wide = scratch.get(g.OH * 2 * l.rowT)
+			defer scratch.put(wide)
+		}
 		for {
-			n, ok := next()
+			blk, ok := next()
 			if !ok {
 				return
 			}
-			img := x[n*xs : (n+1)*xs]
+			n0, n1 := blk*l.nb, min(g.N, (blk+1)*l.nb)
 			for c := 0; c < g.C; c++ {
-				padCopy(img[c*g.H*g.W:(c+1)*g.H*g.W], g.W, g.H, xp[c*pp+g.PadT*wp+g.PadL:(c+1)*pp], wp)
-				winogradInput(xp[c*pp:(c+1)*pp], wp, v[c*T:], vs, tw, th)
+				for n := n0; n < n1; n++ {
+					src := x[n*xs+c*g.H*g.W : n*xs+(c+1)*g.H*g.W]
+					padCopy(src, g.W, g.H, xp[c*pp+g.PadT*l.wp+(n-n0)*l.slot+g.PadL:(c+1)*pp], l.wp)
+				}
+				winogradInput(xp[c*pp:(c+1)*pp], l.wp, v[c*T:], vs, l.rowT, l.th)
 			}
 			for k := 0; k < 16; k++ {
-				gemmSerial(false, false, g.O, T, g.C, 1, u[k*oc:], g.C, v[k*vs:], T, 0, m[k*ms:], T)
+				gemmSerial(false, false, g.O, T, g.C, 1, u[k*us:], g.C, v[k*vs:], T, 0, m[k*ms:], T)
 			}
-			out := y[n*ys : (n+1)*ys]
 			for o := 0; o < g.O; o++ {
-				row := out[o*P : (o+1)*P]
-				winogradOutput(m[o*T:], ms, row, g.OW, tw, th)
-				convOutput(row, row, o, bias, scale, shift, relu)
+				if direct {
+					row := y[n0*ys+o*P : n0*ys+(o+1)*P]
+					winogradOutput(m[o*T:], ms, row, g.OW, l.tw, l.th)
+					convOutput(row, row, o, bias, scale, shift, relu)
+					continue
+				}
+				winogradOutput(m[o*T:], ms, wide, 2*l.rowT, l.rowT, l.th)
+				for n := n0; n < n1; n++ {
+					plane := y[n*ys+o*P : n*ys+(o+1)*P]
+					for r := 0; r < g.OH; r++ {
+						src := wide[r*2*l.rowT+(n-n0)*l.slot:]
+						copy(plane[r*g.OW:(r+1)*g.OW], src[:g.OW])
+					}
+					convOutput(plane, plane, o, bias, scale, shift, relu)
+				}
 			}
 		}
 	})

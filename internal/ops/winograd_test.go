@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -11,8 +12,8 @@ import (
 
 // TestConvWinograd checks convWinograd against the im2col path (the direct sums) on 3×3
 // stride-1 convolutions of several paddings and sizes, with and without bias and batch
-// norm, and checks that the assembly transforms give the Go transforms' bits, including
-// rows of 8k+4 tiles and sizes the assembly leaves to Go.
+// norm, and checks that the assembly transforms give the Go transforms' bits: one image
+// at a time (rows of 8k and 8k+4 tiles) and in blocks of images side by side.
 func TestConvWinograd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	one := Padding2D{1, 1, 1, 1}
@@ -25,7 +26,8 @@ func TestConvWinograd(t *testing.T) {
 		{2, 6, 5, 24, 24, one}, {2, 3, 2, 48, 40, one}, // groups of 8 and a last group of 4
 		{2, 4, 3, 26, 26, Padding2D{}},                                                   // ResNet50 v2's padded-then-valid 3×3
 		{2, 4, 3, 10, 14, Padding2D{0, 2, 2, 0}}, {1, 2, 3, 6, 8, Padding2D{3, 0, 1, 2}}, // asymmetric
-		{2, 5, 7, 6, 6, one}, {1, 3, 4, 2, 2, one}, // rows of 3 and 1 tiles: Go transforms only
+		{2, 5, 7, 6, 6, one}, {1, 3, 4, 2, 2, one}, // one image a block, the tile after it dropped
+		{9, 4, 5, 6, 6, one}, {10, 3, 4, 12, 10, one}, {7, 8, 8, 4, 6, Padding2D{0, 1, 0, 1}}, // blocks of images side by side
 	} {
 		g, err := NewConvGeom(tensor.Shape{c.n, c.c, c.h, c.w}, tensor.Shape{c.o, c.c, 3, 3}, 1, 1, c.pad)
 		if err != nil {
@@ -70,7 +72,8 @@ func TestConvWinograd(t *testing.T) {
 // channels), alternating within one loop, and reports each path's CPU milliseconds per
 // op and their ratio (other/winograd: above 1, Winograd is faster). Shapes: ResNet20's
 // (batch 128) and its stem, and ResNet50 v2's first stage at 32×32 and 96×96 inputs
-// (batch 16, padded by a layer of its own, then valid).
+// (batch 16, padded by a layer of its own, then valid), and its second and third stages
+// at 96×96 (12×12 and 6×6 maps, batch 16 and 32).
 //
 //	go test ./internal/ops -run '^$' -bench ConvWinograd -benchtime 20x
 func BenchmarkConvWinograd(b *testing.B) {
@@ -81,7 +84,8 @@ func BenchmarkConvWinograd(b *testing.B) {
 		pad         Padding2D
 	}{
 		{128, 3, 16, 32, one}, {128, 8, 16, 32, one}, {128, 16, 16, 32, one}, {128, 32, 32, 16, one}, {128, 64, 64, 8, one},
-		{16, 64, 64, 10, Padding2D{}}, {16, 64, 64, 26, Padding2D{}},
+		{16, 64, 64, 10, Padding2D{}}, {16, 64, 64, 26, Padding2D{}}, {16, 128, 128, 14, Padding2D{}}, {16, 256, 256, 8, Padding2D{}},
+		{32, 128, 128, 14, Padding2D{}}, {32, 256, 256, 8, Padding2D{}},
 	} {
 		g, err := NewConvGeom(tensor.Shape{c.n, c.c, c.hw, c.hw}, tensor.Shape{c.o, c.c, 3, 3}, 1, 1, c.pad)
 		if err != nil {
@@ -100,7 +104,7 @@ func BenchmarkConvWinograd(b *testing.B) {
 		if c.pad == (Padding2D{}) {
 			name += "valid"
 		}
-		b.Run(name, func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/b%d", name, c.n), func(b *testing.B) {
 			if !g.winogradGeom() {
 				b.Skip("convImages does not run this shape by Winograd here")
 			}
@@ -115,5 +119,34 @@ func BenchmarkConvWinograd(b *testing.B) {
 			b.ReportMetric(wino*1e3/float64(b.N), "winograd-cpu-ms/op")
 			b.ReportMetric(other/wino, "other/winograd")
 		})
+	}
+}
+
+// TestConvWinogradThreads checks that the number of goroutines, which sets how many small
+// images newWinogradLayout puts in a block, does not change a bit of the result.
+func TestConvWinogradThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	g, err := NewConvGeom(tensor.Shape{24, 8, 6, 6}, tensor.Shape{16, 8, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(rng, -1, 1, g.XShape()...).Float32s()
+	w := randTensor(rng, -1, 1, g.WShape()...).Float32s()
+	saved := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(saved)
+	var want []float32
+	for _, procs := range []int{1, 2, 3, 6} {
+		runtime.GOMAXPROCS(procs)
+		y := make([]float32, size(g.YShape()))
+		convWinograd(&g, x, w, nil, nil, nil, false, y)
+		if want == nil {
+			want = y
+			continue
+		}
+		for i := range y {
+			if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("GOMAXPROCS %d (%d images a block): element %d is %v, %v with 1", procs, newWinogradLayout(&g).nb, i, y[i], want[i])
+			}
+		}
 	}
 }
