@@ -18,8 +18,9 @@ func TestConvIndirectSameBits(t *testing.T) {
 	}
 	saved := indirectMinC
 	indirectMinC = 1   // small channel counts keep the test fast
-	winogradOn = false // which would take the 3×3 shapes from both paths
-	defer func() { indirectMinC, winogradOn = saved, true }()
+	// Winograd and the pointwise blocks would take some shapes from both paths.
+	winogradOn, pointwiseBlocksOn = false, false
+	defer func() { indirectMinC, winogradOn, pointwiseBlocksOn = saved, true, true }()
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, c := range []struct {
 		n, ci, co, h, w, k int
@@ -101,8 +102,8 @@ func BenchmarkConvIndirectPointwise(b *testing.B) {
 		y := make([]float32, 32*c.co*36)
 		for _, on := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%dto%d/indirect=%v", c.ci, c.co, on), func(b *testing.B) {
-				indirectOn = on
-				defer func() { indirectOn = true }()
+				indirectOn, pointwiseBlocksOn = on, false
+				defer func() { indirectOn, pointwiseBlocksOn = true, true }()
 				for i := 0; i < b.N; i++ {
 					convImages(&g, x, w, nil, nil, nil, false, y)
 				}
@@ -145,6 +146,45 @@ func TestConvBackwardWideSameBits(t *testing.T) {
 			for i := range pair[0] {
 				if pair[0][i] != pair[1][i] {
 					t.Fatalf("%v %s[%d]: %v widened, %v not", g, name, i, pair[1][i], pair[0][i])
+				}
+			}
+		}
+	}
+}
+
+// TestConvPointwiseBlocksSameBits checks that pointwise convolutions over blocks of
+// images side by side give the bits of the plain GEMM over each image, with and without
+// bias and batch norm, for blocks that fill whole tiles, partial last blocks and maps of
+// 9 and 36 positions.
+func TestConvPointwiseBlocksSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, c := range []struct{ n, ci, co, h, w int }{{9, 16, 24, 6, 6}, {5, 8, 40, 3, 3}, {11, 12, 12, 3, 5}} {
+		g, err := NewConvGeom(tensor.Shape{c.n, c.ci, c.h, c.w}, tensor.Shape{c.co, c.ci, 1, 1}, 1, 1, Padding2D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !g.pointwiseBlocks() {
+			t.Fatalf("%v: the blocks would not run", g)
+		}
+		x := randTensor(rng, -1, 1, c.n, c.ci, c.h, c.w).Float32s()
+		w := randTensor(rng, -1, 1, c.co, c.ci, 1, 1).Float32s()
+		bias, scale, shift := randTensor(rng, -1, 1, c.co).Float32s(), randTensor(rng, -1, 1, c.co).Float32s(), randTensor(rng, -1, 1, c.co).Float32s()
+		for _, affine := range []bool{false, true} {
+			var b, sc, sh []float32
+			if affine {
+				b, sc, sh = bias, scale, shift
+			}
+			out := func(on bool) []float32 {
+				pointwiseBlocksOn, indirectOn = on, false
+				defer func() { pointwiseBlocksOn, indirectOn = true, true }()
+				y := make([]float32, size(g.YShape()))
+				convImages(&g, x, w, b, sc, sh, affine, y)
+				return y
+			}
+			want, got := out(false), out(true)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%v affine %v: element %d is %v, one image at a time %v", g, affine, i, got[i], want[i])
 				}
 			}
 		}
