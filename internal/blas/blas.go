@@ -15,6 +15,8 @@ type backend struct {
 	name  string
 	gemm  func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	setup func(threads int) // called when the thread count changes; may be nil
+	// serial is gemm on the calling goroutine; nil when the backend cannot promise that.
+	serial func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	// indirect: the backend's tiles have the indirect variant SgemmIndirect runs.
 	indirect bool
 }
@@ -155,6 +157,29 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	active().gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmSerial is Sgemm computed on the calling goroutine, never split over threads, for
+// callers that already keep every core busy (the convolutions, one image per goroutine);
+// its results are those of Sgemm with one thread, bit for bit. It reports false,
+// computing nothing (but still checking the arguments), when the backend in use cannot
+// run a call serially (OpenBLAS has its own threads): the caller then cuts the product
+// into calls small enough for Sgemm not to split them.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	be := active()
+	if be.serial == nil {
+		return false
+	}
+	if m == 0 || n == 0 {
+		return true
+	}
+	if alpha == 0 || k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return true
+	}
+	be.serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return true
 }
 
 func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

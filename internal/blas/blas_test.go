@@ -424,3 +424,30 @@ func ExampleSgemm() {
 	fmt.Println(c)
 	// Output: [4 2 10 5]
 }
+
+// TestSgemmSerial checks, for every backend, that SgemmSerial gives Sgemm's one-thread
+// bits on products that Sgemm with two threads splits along M, N and K.
+func TestSgemmSerial(t *testing.T) {
+	defer SetThreads(0)
+	backendsUnderTest(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 9))
+		for _, c := range []struct{ m, n, k int }{{512, 144, 2048}, {16, 2048, 1024}, {8, 8, 40000}} {
+			a, b := randMatrix(r, c.m, c.k, c.k), randMatrix(r, c.k, c.n, c.n)
+			want, got := make([]float32, c.m*c.n), make([]float32, c.m*c.n)
+			SetThreads(1)
+			Sgemm(false, false, c.m, c.n, c.k, 1, a, c.k, b, c.n, 0, want, c.n)
+			SetThreads(2)
+			if !SgemmSerial(false, false, c.m, c.n, c.k, 1, a, c.k, b, c.n, 0, got, c.n) {
+				if Backend() != "openblas" {
+					t.Fatalf("backend %s has no serial entry", Backend())
+				}
+				t.Skip("OpenBLAS has no serial entry")
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%+v: element %d is %v, one-thread Sgemm gives %v", c, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}

@@ -337,6 +337,13 @@ func (e *engine) gemm(transA, transB bool, m, n, k int, alpha float32, a []float
 	callPool.Put(cl)
 }
 
+// serialGemm is gemm on the calling goroutine: the one-thread path of gemm.
+func (e *engine) serialGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ws := wsPool.Get().(*workspace)
+	serial(e.pick(m, n, k), ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	wsPool.Put(ws)
+}
+
 // plan chooses how to split a problem over up to threads parts: along M when there are
 // enough row blocks, else along N, else along K when it is deep. It returns the split
 // axis, the extent per part and the number of parts.

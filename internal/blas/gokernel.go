@@ -5,7 +5,7 @@ var goTile = tile{mr: 4, nr: 4, rowA: goKernRow, colA: goKernCol}
 
 var goEngine = &engine{pick: func(m, n, k int) *tile { return &goTile }}
 
-var goBackend = &backend{name: "go", gemm: goEngine.gemm}
+var goBackend = &backend{name: "go", gemm: goEngine.gemm, serial: goEngine.serialGemm}
 
 func goKernRow(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
 	goKern(k, goSlice(a, 3*lda+k), lda, 1, goSlice(b, (k-1)*ldb+4), ldb, goSlice(c, 3*ldc+4), ldc, alpha, beta)

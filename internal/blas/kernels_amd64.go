@@ -52,7 +52,7 @@ func useAsmISA(isa string) {
 	if isa == "Avx2" {
 		name = "asm-avx2"
 	}
-	asmBackend = &backend{name: name, gemm: e.gemm, indirect: true}
+	asmBackend = &backend{name: name, gemm: e.gemm, serial: e.serialGemm, indirect: true}
 }
 
 // pickTile chooses the asm tile for an n-column problem: the narrowest tile at least n

@@ -29,14 +29,18 @@ import (
 // do not share an L1 set.
 
 // serialMACs bounds the multiply-adds of one blas.Sgemm call issued from a worker
-// goroutine: blas splits larger calls over its own goroutines (blas' minSplit), which
-// would compete with the workers that already use every core.
+// goroutine when the backend has no serial entry (OpenBLAS): blas splits larger calls
+// over its threads (blas' minSplit), which would compete with the workers that already
+// use every core.
 const serialMACs = 1<<21 - 1
 
-// gemmSerial is blas.Sgemm cut into calls of at most serialMACs multiply-adds, along the
-// longer of m and n, in equal pieces of a multiple of 16 rows or columns where possible,
-// so each runs on the calling goroutine.
+// gemmSerial is blas.Sgemm on the calling goroutine: blas.SgemmSerial, or where the
+// backend has none, blas.Sgemm cut into calls of at most serialMACs multiply-adds along
+// the longer of m and n (serialPiece).
 func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if blas.SgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
 	if m*n*k <= serialMACs {
 		blas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -64,19 +68,24 @@ func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	}
 }
 
-// serialPiece splits extent into the fewest nearly equal pieces (a multiple of 16 where
-// that fits) of at most serialMACs/per each, and returns the piece length.
+// serialPiece splits extent into the fewest nearly equal pieces of at most serialMACs/per
+// each, in whole units of 48 rows or columns where that fits (a multiple of every asm
+// tile's rows, 16, 12, 8 and 6, and of 16-column strips), else of 16 or of 8, and
+// returns the piece length. Pieces that end inside a tile would make the GEMM pack a
+// partial row block of A for every piece.
 func serialPiece(extent, per int) int {
 	limit := max(1, serialMACs/per)
-	for parts := (extent + limit - 1) / limit; ; parts++ {
-		p := (extent + parts - 1) / parts
-		if r := (p + 15) &^ 15; r <= limit {
-			return r
-		}
-		if p <= limit {
-			return p
+	if extent <= limit {
+		return extent
+	}
+	for _, unit := range []int{48, 16, 8} {
+		if lim := limit / unit * unit; lim > 0 {
+			parts := (extent + lim - 1) / lim
+			return ((extent+parts-1)/parts + unit - 1) / unit * unit
 		}
 	}
+	parts := (extent + limit - 1) / limit
+	return (extent + parts - 1) / parts
 }
 
 // owRange returns the output columns [lo, hi) whose input column ow*SW-PadL+kj lies in [0, W).

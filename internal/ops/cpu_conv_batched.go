@@ -1,7 +1,5 @@
 package ops
 
-import "runtime"
-
 // Batched convolutions: small maps with many channels.
 //
 // Image by image (cpu_conv.go), a convolution whose output maps have few positions (the
@@ -187,14 +185,20 @@ var pointwiseBlocksOn = true
 
 // pointwiseBlock is the number of images convPointwiseBlocks puts side by side for a
 // pointwise convolution over maps of p positions: enough for whole 16-wide tiles
-// (16/gcd(p, 16)), but no more than leave every goroutine a block.
+// (16/gcd(p, 16)), but no more than leave minBlocks blocks. Like the other block sizes
+// it depends on the shape only.
 func pointwiseBlock(n, p int) int {
 	a, b := p, 16
 	for b != 0 {
 		a, b = b, a%b
 	}
-	return max(1, min(16/a, n/runtime.GOMAXPROCS(0)))
+	return max(1, min(16/a, n/minBlocks))
 }
+
+// minBlocks is the fewest blocks of images the per-goroutine block paths (Winograd's
+// small maps, pointwise blocks) cut a batch into, where the batch allows: a batch of 16
+// gives two blocks to each of two goroutines.
+const minBlocks = 4
 
 // convPointwiseBlocks is convImages for a pointwise convolution over maps whose positions
 // leave a partial 16-wide tile (ResNet50 v2's 6×6 and 3×3 maps at 96×96): each goroutine

@@ -1,7 +1,5 @@
 package ops
 
-import "runtime"
-
 // Winograd's minimal filtering F(2×2, 3×3) for 3×3, stride-1 convolutions (forward, in
 // training and inference, and ConvBackwardData's transposed convolution): each 2×2
 // block of outputs (a tile) is computed from the 4×4 input patch around it as
@@ -158,14 +156,16 @@ type winogradLayout struct {
 // whose buffer rows are then one long row of tiles: image i's tiles start at tile
 // i·(tw+1), and the tile between two images (and those that round the row up to a
 // multiple of 4) is computed and dropped. nb is chosen for products of about winogradMinT
-// columns, with at least two blocks per goroutine.
+// columns, with at least minBlocks blocks. It depends on the shape only, so that the
+// results do not depend on the number of goroutines with any BLAS backend (OpenBLAS's
+// sums depend on the width of the product).
 func newWinogradLayout(g *ConvGeom) winogradLayout {
 	l := winogradLayout{nb: 1, th: g.OH / 2, tw: g.OW / 2, hp: g.OH + 2, slot: g.OW + 2}
 	if l.tw%4 == 0 {
 		l.rowT = l.tw
 	} else {
 		perImage := l.th * (l.tw + 1)
-		l.nb = max(1, min((winogradMinT+perImage-1)/perImage, g.N/(2*runtime.GOMAXPROCS(0))))
+		l.nb = max(1, min((winogradMinT+perImage-1)/perImage, g.N/minBlocks))
 		l.rowT = (l.nb*(l.tw+1) + 3) &^ 3
 	}
 	l.wp = 2*l.rowT + 2
