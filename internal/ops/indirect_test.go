@@ -17,7 +17,7 @@ func TestConvIndirectSameBits(t *testing.T) {
 		t.Skipf("BLAS backend %s has no indirect product", blas.Backend())
 	}
 	saved := indirectMinC
-	indirectMinC = 1   // small channel counts keep the test fast
+	indirectMinC = 1 // small channel counts keep the test fast
 	// Winograd and the pointwise blocks would take some shapes from both paths.
 	winogradOn, pointwiseBlocksOn = false, false
 	defer func() { indirectMinC, winogradOn, pointwiseBlocksOn = saved, true, true }()
