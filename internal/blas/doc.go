@@ -31,7 +31,10 @@
 // switches at run time and says why a backend is unavailable.
 //
 // Work is split over [Threads] goroutines (default runtime.GOMAXPROCS(0), see
-// [SetThreads]); the helper goroutines are started on first use and kept. Pack buffers,
+// [SetThreads]); the helper goroutines are started on first use and kept.
+// [SgemmSerial] runs a product on the calling goroutine instead (asm and go backends),
+// for callers that already keep every core busy, such as the convolutions' one image
+// per goroutine. Pack buffers,
 // scratch tiles and call records are pooled, so steady-state calls of the asm and go
 // backends do not allocate. [GonumBLAS] plugs Sgemm into gonum's BLAS interface for
 // gorgonia.Use.

@@ -655,6 +655,11 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	wino := t.winogradGeom()
 	if wino {
 		convWinograd(&t, dy, wt, nil, nil, nil, false, dx)
+		if g.winogradGradGeom() {
+			// dw by Winograd too: no column matrix at all.
+			winogradKernelGrad(g, x, dy, dw, db)
+			return nil
+		}
 	}
 	// The images of a group go through in chunks of nb, fixed by the shape, whose column
 	// matrices sit side by side: the kernel gradient is then one product of depth nb·HW

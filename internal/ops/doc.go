@@ -43,22 +43,44 @@
 // The CPU kernels split batches, channels or rows over runtime.GOMAXPROCS goroutines.
 // Convolutions run image by image: each goroutine builds an image's im2col matrix in a
 // buffer that stays in its core's cache and multiplies it at once with a single-threaded
-// blas.Sgemm that writes straight into the image's NCHW output. Forward stride-1
-// convolutions of 64 input channels or more skip the im2col matrix: convIndirect copies
-// the image once into a zero-padded buffer and blas.SgemmIndirect reads each kernel tap's
-// row from it through a table of offsets, the same sums in the same order. Maps of fewer than 8
-// positions (ResNet50's last stages: 1×1 and 2×2 maps of 512-2048 channels) run batched
-// instead (cpu_conv_batched.go): the im2col matrices of a block of images side by side in
-// one GEMM, cut into fixed row pieces that the goroutines share, so the kernel is read
-// once per block rather than once per image and the kernel gradient is one deep GEMM. The gradient of a
-// stride-1 convolution's input is the convolution of dy with the flipped kernel, whose
-// im2col matrix also gives the kernel gradient, so one op (conv2dGrads) computes dx, dw
-// and the bias gradient together. Sums over the batch (kernel gradients, per-channel
-// reductions) are taken over fixed groups of images in a fixed order, so results do not
-// depend on the number of goroutines. Elementwise loops use AVX2/FMA assembly on amd64
-// (Go elsewhere, or with the purego build tag). Scratch buffers come from a pool shared
-// by all ops (power-of-two size classes), so a graph needs one set of them rather than
-// one per op, and a training step in steady state does not allocate them again.
+// product (blas.SgemmSerial) that writes straight into the image's NCHW output. Three
+// kinds of convolution take other paths, chosen by shape:
+//
+//   - 3×3 stride-1 convolutions of 8 input channels or more whose outputs have an even
+//     height and width of 6 or more (ResNet20's and ResNet56's layers but their stem,
+//     ResNet50 v2's on 24×24 to 6×6 maps) run by Winograd's F(2×2, 3×3) (winograd.go):
+//     16 products of depth C over the transformed 2×2 tiles replace the product of depth
+//     9·C over im2col's columns, 2.25× fewer multiplications, with the input and output
+//     transforms in AVX2 assembly. Images whose rows of tiles do not fill groups of 4
+//     (12×12 and 6×6 maps) go through in blocks laid side by side. The results are not
+//     the direct sums' bits, but differ from them by a few roundings (TestConvWinograd),
+//     and are deterministic. ConvBackward and ConvBackwardData compute dx this way too
+//     where the transposed convolution qualifies.
+//   - Other forward stride-1 convolutions of 64 input channels or more skip the im2col
+//     matrix: convIndirect copies the image once into a zero-padded buffer and
+//     blas.SgemmIndirect reads each kernel tap's row from it through a table of offsets,
+//     the same sums in the same order.
+//   - Pointwise convolutions over maps whose positions leave a partial 16-wide tile (6×6
+//     and 3×3) run over blocks of images side by side, whole tiles wide
+//     (convPointwiseBlocks), where that measured faster, else through the indirect
+//     product with each image laid out as one row; the same sums either way.
+//
+// Maps of fewer than 8 positions (ResNet50's last stages: 1×1 and 2×2 maps of 512-2048
+// channels) run batched instead (cpu_conv_batched.go): the im2col matrices of a block of
+// images side by side in one GEMM, cut into fixed row pieces that the goroutines share,
+// so the kernel is read once per block rather than once per image and the kernel
+// gradient is one deep GEMM. The gradient of a stride-1 convolution's input is the
+// convolution of dy with the flipped kernel, whose im2col matrix also gives the kernel
+// gradient, so one op (conv2dGrads) computes dx, dw and the bias gradient together; it
+// takes the images of small maps in chunks of about 256 positions side by side, so that
+// the kernel gradient is a deep product rather than one 9- or 36-deep product per image.
+// Sums over the batch (kernel gradients, per-channel reductions) are taken over fixed
+// groups of images in a fixed order, and every block and chunk size depends on the shape
+// only, so results do not depend on the number of goroutines. Elementwise loops use
+// AVX2/FMA assembly on amd64 (Go elsewhere, or with the purego build tag). Scratch
+// buffers come from a pool shared by all ops (power-of-two size classes), so a graph
+// needs one set of them rather than one per op, and a training step in steady state
+// does not allocate them again.
 //
 // # Where the time goes
 //

@@ -207,6 +207,10 @@ func TestConvAgainstReference(t *testing.T) {
 		{[]int{6, 16, 8, 8}, []int{12, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 		{[]int{9, 12, 6, 6}, []int{10, 12, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
 		{[]int{5, 8, 12, 8}, []int{9, 8, 3, 3}, 1, 1, Padding2D{}},
+		// and for dw (channels multiples of 8 on both sides), over chunks of images
+		{[]int{7, 16, 8, 8}, []int{16, 16, 3, 3}, 1, 1, Padding2D{1, 1, 1, 1}},
+		{[]int{5, 8, 10, 6}, []int{8, 8, 3, 3}, 1, 1, Padding2D{}},
+		{[]int{3, 8, 8, 10}, []int{16, 8, 3, 3}, 1, 1, Padding2D{1, 0, 1, 2}},
 	}
 	saved := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(saved)

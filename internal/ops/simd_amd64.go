@@ -45,3 +45,9 @@ func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int)
 
 //go:noescape
 func padCopyAVX2(src *float32, w, h int, dst *float32, wp int)
+
+//go:noescape
+func winogradInputTAVX2(xt *float32, c int, v *float32, vs, th, tw int)
+
+//go:noescape
+func winogradGradTAVX2(dyt *float32, o int, d *float32, ds, th, tw int)

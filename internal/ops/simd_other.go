@@ -27,4 +27,6 @@ func winogradInputAVX2(xp *float32, wp int, v *float32, plane, tw, th int) {
 func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int) {
 	panic("ops: no AVX2")
 }
-func padCopyAVX2(src *float32, w, h int, dst *float32, wp int) { panic("ops: no AVX2") }
+func padCopyAVX2(src *float32, w, h int, dst *float32, wp int)          { panic("ops: no AVX2") }
+func winogradInputTAVX2(xt *float32, c int, v *float32, vs, th, tw int) { panic("ops: no AVX2") }
+func winogradGradTAVX2(dyt *float32, o int, d *float32, ds, th, tw int) { panic("ops: no AVX2") }

@@ -371,3 +371,217 @@ pcNext:
 pcDone:
 	VZEROUPPER
 	RET
+
+// The transforms of winograd_grad.go on images transposed to [position][channel], eight
+// channels to a vector; the same operations in the same order as the Go loops there.
+
+// TROW loads d0..d3, the values of four consecutive positions of a padded row from R
+// (positions AX bytes apart, DI = 3·AX), and transforms them along x:
+// e0 = d0-d2 into E, e1 = d1+d2 into F, e2 = d2-d1 into A, e3 = d1-d3 into B.
+#define TROW(R, A, B, C, D, E, F) \
+	VMOVUPS (R), A; \
+	VMOVUPS (R)(AX*1), B; \
+	VMOVUPS (R)(AX*2), C; \
+	VMOVUPS (R)(DI*1), D; \
+	VSUBPS  C, A, E; \
+	VADDPS  C, B, F; \
+	VSUBPS  B, C, A; \
+	VSUBPS  D, B, B
+
+// func winogradInputTAVX2(xt *float32, c int, v *float32, vs, th, tw int)
+// xt is the padded image, [(2·th+2)·(2·tw+2)][c]; tile t's row of plane ξ goes to
+// v[ξ·vs + t·c]. c is a multiple of 8.
+TEXT ·winogradInputTAVX2(SB), NOSPLIT, $0-48
+	MOVQ xt+0(FP), SI
+	MOVQ c+8(FP), AX
+	MOVQ v+16(FP), R8
+	MOVQ vs+24(FP), BX
+	MOVQ th+32(FP), R14
+	SHLQ $2, AX                  // position stride, bytes
+	SHLQ $2, BX                  // plane stride, bytes
+	LEAQ (AX)(AX*2), DI
+	LEAQ (BX)(BX*2), R11
+	MOVQ tw+40(FP), DX
+	LEAQ 2(DX)(DX*1), DX         // wp = 2·tw + 2
+	IMULQ AX, DX                 // row stride, bytes
+	LEAQ (R8)(BX*4), R9          // ξ = 4..7
+	LEAQ (R9)(BX*4), R10         // ξ = 8..11
+	LEAQ (R10)(BX*4), R15        // ξ = 12..15
+
+itRow:
+	TESTQ R14, R14
+	JZ    itDone
+	MOVQ  tw+40(FP), R13
+
+itTile:
+	TESTQ R13, R13
+	JZ    itRowDone
+	MOVQ  c+8(FP), CX
+
+itChan:
+	TESTQ CX, CX
+	JZ    itTileDone
+	LEAQ  (SI)(DX*1), R12
+	TROW(R12, Y0, Y1, Y2, Y3, Y4, Y5)       // e1: Y4 Y5 Y0 Y1
+	LEAQ  (R12)(DX*1), R12
+	TROW(R12, Y6, Y7, Y8, Y9, Y10, Y11)     // e2: Y10 Y11 Y6 Y7
+	VADDPS  Y10, Y4, Y12                    // v1j = e1j + e2j
+	VADDPS  Y11, Y5, Y13
+	VADDPS  Y6, Y0, Y14
+	VADDPS  Y7, Y1, Y15
+	VMOVUPS Y12, (R9)
+	VMOVUPS Y13, (R9)(BX*1)
+	VMOVUPS Y14, (R9)(BX*2)
+	VMOVUPS Y15, (R9)(R11*1)
+	VSUBPS  Y4, Y10, Y12                    // v2j = e2j - e1j
+	VSUBPS  Y5, Y11, Y13
+	VSUBPS  Y0, Y6, Y14
+	VSUBPS  Y1, Y7, Y15
+	VMOVUPS Y12, (R10)
+	VMOVUPS Y13, (R10)(BX*1)
+	VMOVUPS Y14, (R10)(BX*2)
+	VMOVUPS Y15, (R10)(R11*1)
+	TROW(SI, Y2, Y3, Y8, Y9, Y12, Y13)      // e0: Y12 Y13 Y2 Y3
+	VSUBPS  Y10, Y12, Y12                   // v0j = e0j - e2j
+	VSUBPS  Y11, Y13, Y13
+	VSUBPS  Y6, Y2, Y2
+	VSUBPS  Y7, Y3, Y3
+	VMOVUPS Y12, (R8)
+	VMOVUPS Y13, (R8)(BX*1)
+	VMOVUPS Y2, (R8)(BX*2)
+	VMOVUPS Y3, (R8)(R11*1)
+	LEAQ  (R12)(DX*1), R12
+	TROW(R12, Y2, Y3, Y8, Y9, Y12, Y13)     // e3: Y12 Y13 Y2 Y3
+	VSUBPS  Y12, Y4, Y12                    // v3j = e1j - e3j
+	VSUBPS  Y13, Y5, Y13
+	VSUBPS  Y2, Y0, Y2
+	VSUBPS  Y3, Y1, Y3
+	VMOVUPS Y12, (R15)
+	VMOVUPS Y13, (R15)(BX*1)
+	VMOVUPS Y2, (R15)(BX*2)
+	VMOVUPS Y3, (R15)(R11*1)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R15
+	SUBQ $8, CX
+	JMP  itChan
+
+itTileDone:
+	ADDQ AX, SI                  // the next tile starts two positions on
+	DECQ R13
+	JMP  itTile
+
+itRowDone:
+	// Two padded rows down from the row's start: SI is now 2·tw positions on.
+	LEAQ (SI)(DX*2), SI
+	MOVQ tw+40(FP), R13
+	SHLQ $1, R13
+	IMULQ AX, R13
+	SUBQ R13, SI
+	DECQ R14
+	JMP  itRow
+
+itDone:
+	VZEROUPPER
+	RET
+
+// func winogradGradTAVX2(dyt *float32, o int, d *float32, ds, th, tw int)
+// dyt is the output gradient, [(2·th)·(2·tw)][o]; tile t's row of plane ξ of
+// A·dy_t·Aᵀ goes to d[ξ·ds + t·o]. o is a multiple of 8.
+TEXT ·winogradGradTAVX2(SB), NOSPLIT, $0-48
+	MOVQ dyt+0(FP), SI
+	MOVQ o+8(FP), AX
+	MOVQ d+16(FP), R8
+	MOVQ ds+24(FP), BX
+	MOVQ th+32(FP), R14
+	SHLQ $2, AX                  // position stride, bytes
+	SHLQ $2, BX                  // plane stride, bytes
+	LEAQ (BX)(BX*2), R11
+	MOVQ tw+40(FP), DX
+	SHLQ $1, DX                  // ow = 2·tw
+	IMULQ AX, DX                 // row stride, bytes
+	LEAQ (R8)(BX*4), R9
+	LEAQ (R9)(BX*4), R10
+	LEAQ (R10)(BX*4), R15
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD   $31, Y15, Y15       // the sign bit: negation is an exact flip
+
+gtRow:
+	TESTQ R14, R14
+	JZ    gtDone
+	MOVQ  tw+40(FP), R13
+
+gtTile:
+	TESTQ R13, R13
+	JZ    gtRowDone
+	MOVQ  o+8(FP), CX
+
+gtChan:
+	TESTQ CX, CX
+	JZ    gtTileDone
+	LEAQ    (SI)(DX*1), R12
+	VMOVUPS (SI), Y0             // d00
+	VMOVUPS (SI)(AX*1), Y1       // d01
+	VMOVUPS (R12), Y2            // d10
+	VMOVUPS (R12)(AX*1), Y3      // d11
+	// i = 0: r = (d00, d01)
+	VADDPS  Y1, Y0, Y6
+	VSUBPS  Y1, Y0, Y7
+	VXORPS  Y15, Y1, Y8
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y6, (R8)(BX*1)
+	VMOVUPS Y7, (R8)(BX*2)
+	VMOVUPS Y8, (R8)(R11*1)
+	// i = 1: r = (d00+d10, d01+d11)
+	VADDPS  Y2, Y0, Y4
+	VADDPS  Y3, Y1, Y5
+	VADDPS  Y5, Y4, Y6
+	VSUBPS  Y5, Y4, Y7
+	VXORPS  Y15, Y5, Y8
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y6, (R9)(BX*1)
+	VMOVUPS Y7, (R9)(BX*2)
+	VMOVUPS Y8, (R9)(R11*1)
+	// i = 2: r = (d00-d10, d01-d11)
+	VSUBPS  Y2, Y0, Y4
+	VSUBPS  Y3, Y1, Y5
+	VADDPS  Y5, Y4, Y6
+	VSUBPS  Y5, Y4, Y7
+	VXORPS  Y15, Y5, Y8
+	VMOVUPS Y4, (R10)
+	VMOVUPS Y6, (R10)(BX*1)
+	VMOVUPS Y7, (R10)(BX*2)
+	VMOVUPS Y8, (R10)(R11*1)
+	// i = 3: r = (-d10, -d11)
+	VXORPS  Y15, Y2, Y4
+	VXORPS  Y15, Y3, Y5
+	VADDPS  Y5, Y4, Y6
+	VSUBPS  Y5, Y4, Y7
+	VXORPS  Y15, Y5, Y8
+	VMOVUPS Y4, (R15)
+	VMOVUPS Y6, (R15)(BX*1)
+	VMOVUPS Y7, (R15)(BX*2)
+	VMOVUPS Y8, (R15)(R11*1)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R15
+	SUBQ $8, CX
+	JMP  gtChan
+
+gtTileDone:
+	ADDQ AX, SI                  // the next tile starts two positions on
+	DECQ R13
+	JMP  gtTile
+
+gtRowDone:
+	ADDQ DX, SI                  // SI is one row on from the row's start: one more
+	DECQ R14
+	JMP  gtRow
+
+gtDone:
+	VZEROUPPER
+	RET
