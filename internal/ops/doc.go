@@ -55,7 +55,10 @@
 //     (12×12 and 6×6 maps) go through in blocks laid side by side. The results are not
 //     the direct sums' bits, but differ from them by a few roundings (TestConvWinograd),
 //     and are deterministic. ConvBackward and ConvBackwardData compute dx this way too
-//     where the transposed convolution qualifies.
+//     where the transposed convolution qualifies, and ConvBackward the kernel gradient
+//     when the channels on both sides are multiples of 8 (winograd_grad.go: the adjoint
+//     of the transforms, 16 products over the tiles of images transposed to
+//     [position][channel]), so those convolutions build no im2col matrix at all.
 //   - Other forward stride-1 convolutions of 64 input channels or more skip the im2col
 //     matrix: convIndirect copies the image once into a zero-padded buffer and
 //     blas.SgemmIndirect reads each kernel tap's row from it through a table of offsets,

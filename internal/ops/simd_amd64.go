@@ -41,7 +41,7 @@ func evensAVX2(src, dst *float32, n int)
 func winogradInputAVX2(xp *float32, wp int, v *float32, plane, tw, th int)
 
 //go:noescape
-func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int)
+func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int, bias, scale, shift float32, mode int)
 
 //go:noescape
 func padCopyAVX2(src *float32, w, h int, dst *float32, wp int)

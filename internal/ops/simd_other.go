@@ -24,7 +24,7 @@ func evensAVX2(src, dst *float32, n int)          { panic("ops: no AVX2") }
 func winogradInputAVX2(xp *float32, wp int, v *float32, plane, tw, th int) {
 	panic("ops: no AVX2")
 }
-func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int) {
+func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int, bias, scale, shift float32, mode int) {
 	panic("ops: no AVX2")
 }
 func padCopyAVX2(src *float32, w, h int, dst *float32, wp int)          { panic("ops: no AVX2") }

@@ -109,15 +109,51 @@ func winogradInputGo(xp []float32, wp int, v []float32, plane, tw, th int) {
 
 // winogradOutput transforms one output channel back: m is its row of M[0] (th·tw tiles,
 // row-major), M[ξ] being plane values further on, and y its plane of rows of w = 2·tw.
-func winogradOutput(m []float32, plane int, y []float32, w, tw, th int) {
+// It then applies ep, convOutput's bias, batch norm and ReLU for the channel, with the
+// same roundings: in registers on the way out with the assembly transform, as a pass of
+// convOutput otherwise.
+func winogradOutput(m []float32, plane int, y []float32, w, tw, th int, ep epilogue) {
 	if useAVX2 && tw%4 == 0 {
 		if len(m) < 15*plane+th*tw || len(y) < 2*th*w {
 			panic("ops: winogradOutput: buffers too short")
 		}
-		winogradOutputAVX2(&m[0], plane, &y[0], w, tw, th)
+		winogradOutputAVX2(&m[0], plane, &y[0], w, tw, th, ep.bias, ep.scale, ep.shift, ep.mode)
 		return
 	}
 	winogradOutputGo(m, plane, y, w, tw, th)
+	if ep.mode != 0 {
+		for r := 0; r < 2*th; r++ {
+			row := y[r*w : r*w+2*tw]
+			if ep.mode&4 != 0 {
+				vecAffine(row, row, 1, ep.bias, false)
+			}
+			if ep.mode&1 != 0 {
+				vecAffine(row, row, ep.scale, ep.shift, ep.mode&2 != 0)
+			}
+		}
+	}
+}
+
+// epilogue is convOutput's work for one channel: mode 4 adds bias, 1 computes
+// v·scale + shift, 2 (with 1) a ReLU.
+type epilogue struct {
+	bias, scale, shift float32
+	mode               int
+}
+
+// outputEpilogue returns channel o's epilogue for convOutput's arguments.
+func outputEpilogue(o int, bias, scale, shift []float32, relu bool) epilogue {
+	var e epilogue
+	if bias != nil {
+		e.bias, e.mode = bias[o], 4
+	}
+	if scale != nil {
+		e.scale, e.shift, e.mode = scale[o], shift[o], e.mode|1
+		if relu {
+			e.mode |= 2
+		}
+	}
+	return e
 }
 
 // winogradOutputGo is winogradOutputAVX2 in Go, the same operations in the same order:
@@ -234,11 +270,10 @@ func convWinograd(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y 
 			for o := 0; o < g.O; o++ {
 				if direct {
 					row := y[n0*ys+o*P : n0*ys+(o+1)*P]
-					winogradOutput(m[o*T:], ms, row, g.OW, l.tw, l.th)
-					convOutput(row, row, o, bias, scale, shift, relu)
+					winogradOutput(m[o*T:], ms, row, g.OW, l.tw, l.th, outputEpilogue(o, bias, scale, shift, relu))
 					continue
 				}
-				winogradOutput(m[o*T:], ms, wide, 2*l.rowT, l.rowT, l.th)
+				winogradOutput(m[o*T:], ms, wide, 2*l.rowT, l.rowT, l.th, epilogue{})
 				for n := n0; n < n1; n++ {
 					plane := y[n*ys+o*P : n*ys+(o+1)*P]
 					for r := 0; r < g.OH; r++ {

@@ -173,16 +173,23 @@ done:
 	VZEROUPPER
 	RET
 
-// func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int)
+// func winogradOutputAVX2(m *float32, plane int, y *float32, w, tw, th int, bias, scale, shift float32, mode int)
 // Transforms one output channel back: m is its row of M[0] (tiles th·tw, row-major),
 // M[ξ] plane values on; y its plane, rows of w = 2·tw values. tw is a multiple of 4.
-TEXT ·winogradOutputAVX2(SB), NOSPLIT, $0-48
+// On the way out, convOutput's steps with its roundings, as mode's bits say: 4 adds the
+// bias (v + bias, one rounding, as FMA(1, v, bias) in affineAVX2), 1 computes
+// scale·v + shift (one rounding), 2 a ReLU (reluAVX2's sign-bit trick).
+TEXT ·winogradOutputAVX2(SB), NOSPLIT, $0-72
 	MOVQ m+0(FP), SI
 	MOVQ plane+8(FP), BX
 	MOVQ y+16(FP), DI
 	MOVQ w+24(FP), DX
 	MOVQ tw+32(FP), R13
 	MOVQ th+40(FP), R14
+	VBROADCASTSS bias+48(FP), Y14
+	VBROADCASTSS scale+52(FP), Y12
+	VBROADCASTSS shift+56(FP), Y13
+	MOVQ         mode+64(FP), AX
 	SHLQ $2, BX
 	SHLQ $2, DX
 	LEAQ (BX)(BX*2), R11
@@ -240,6 +247,26 @@ oGroup:
 	VSUBPS    Y3, Y9, Y9
 	VUNPCKLPS Y9, Y8, Y10
 	VUNPCKHPS Y9, Y8, Y11
+	TESTQ       $4, AX
+	JZ          oEpi1a
+	VADDPS      Y14, Y10, Y10
+	VADDPS      Y14, Y11, Y11
+
+oEpi1a:
+	TESTQ       $1, AX
+	JZ          oEpi1b
+	VFMADD213PS Y13, Y12, Y10
+	VFMADD213PS Y13, Y12, Y11
+
+oEpi1b:
+	TESTQ       $2, AX
+	JZ          oEpi1c
+	VPSRAD      $31, Y10, Y15
+	VPANDN      Y10, Y15, Y10
+	VPSRAD      $31, Y11, Y15
+	VPANDN      Y11, Y15, Y11
+
+oEpi1c:
 	VMOVUPS   Y10, (R12)
 	VMOVUPS   Y11, 32(R12)
 	VADDPS    Y5, Y4, Y8
@@ -248,6 +275,26 @@ oGroup:
 	VSUBPS    Y7, Y9, Y9
 	VUNPCKLPS Y9, Y8, Y10
 	VUNPCKHPS Y9, Y8, Y11
+	TESTQ       $4, AX
+	JZ          oEpi2a
+	VADDPS      Y14, Y10, Y10
+	VADDPS      Y14, Y11, Y11
+
+oEpi2a:
+	TESTQ       $1, AX
+	JZ          oEpi2b
+	VFMADD213PS Y13, Y12, Y10
+	VFMADD213PS Y13, Y12, Y11
+
+oEpi2b:
+	TESTQ       $2, AX
+	JZ          oEpi2c
+	VPSRAD      $31, Y10, Y15
+	VPANDN      Y10, Y15, Y10
+	VPSRAD      $31, Y11, Y15
+	VPANDN      Y11, Y15, Y11
+
+oEpi2c:
 	VMOVUPS   Y10, (R12)(DX*1)
 	VMOVUPS   Y11, 32(R12)(DX*1)
 	ADDQ $32, R8
@@ -299,6 +346,26 @@ oGroup4:
 	VSUBPS    X3, X9, X9
 	VUNPCKLPS X9, X8, X10
 	VUNPCKHPS X9, X8, X11
+	TESTQ       $4, AX
+	JZ          oEpi3a
+	VADDPS      X14, X10, X10
+	VADDPS      X14, X11, X11
+
+oEpi3a:
+	TESTQ       $1, AX
+	JZ          oEpi3b
+	VFMADD213PS X13, X12, X10
+	VFMADD213PS X13, X12, X11
+
+oEpi3b:
+	TESTQ       $2, AX
+	JZ          oEpi3c
+	VPSRAD      $31, X10, X15
+	VPANDN      X10, X15, X10
+	VPSRAD      $31, X11, X15
+	VPANDN      X11, X15, X11
+
+oEpi3c:
 	VMOVUPS   X10, (R12)
 	VMOVUPS   X11, 16(R12)
 	VADDPS    X5, X4, X8
@@ -307,6 +374,26 @@ oGroup4:
 	VSUBPS    X7, X9, X9
 	VUNPCKLPS X9, X8, X10
 	VUNPCKHPS X9, X8, X11
+	TESTQ       $4, AX
+	JZ          oEpi4a
+	VADDPS      X14, X10, X10
+	VADDPS      X14, X11, X11
+
+oEpi4a:
+	TESTQ       $1, AX
+	JZ          oEpi4b
+	VFMADD213PS X13, X12, X10
+	VFMADD213PS X13, X12, X11
+
+oEpi4b:
+	TESTQ       $2, AX
+	JZ          oEpi4c
+	VPSRAD      $31, X10, X15
+	VPANDN      X10, X15, X10
+	VPSRAD      $31, X11, X15
+	VPANDN      X11, X15, X11
+
+oEpi4c:
 	VMOVUPS   X10, (R12)(DX*1)
 	VMOVUPS   X11, 16(R12)(DX*1)
 
