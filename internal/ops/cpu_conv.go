@@ -250,8 +250,8 @@ func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []
 		convWinograd(g, x, w, bias, scale, shift, relu, y)
 		return
 	}
-	if g.pointwiseBlocks() {
-		convPointwiseBlocks(g, x, w, bias, scale, shift, relu, y)
+	if g.imageBlocks() {
+		convImageBlocks(g, x, w, bias, scale, shift, relu, y)
 		return
 	}
 	if ig, ok := g.indirectGeom(); ok && convIndirect(&ig, x, w, bias, scale, shift, relu, y) {

@@ -167,27 +167,37 @@ func convBackwardFilterBatched(g *ConvGeom, x, dy, dw []float32) {
 	}
 }
 
-// pointwiseBlocks reports whether convImages should run g by convPointwiseBlocks: a
-// pointwise convolution whose maps leave a partial 16-wide tile, on maps of fewer than
-// 16 positions, or on larger ones when it does not reduce the channels. Measured on
-// ResNet50 v2's at 96×96 (forward, batch 16 and 32, against the padded indirect product
-// of one image at a time, same bits): 3×3 maps 1.19-1.70× faster, 6×6 maps 1.10-1.22×
-// from 256 channels to 1024 but 3-5% slower from 1024 to 256, whose 1024-deep product is
-// cut into four blocks of depth that each read and write the block's whole output again.
-func (g *ConvGeom) pointwiseBlocks() bool {
+// imageBlocks reports whether convImages should run g by convImageBlocks: maps whose
+// positions leave a partial 16-wide tile, for a convolution with a kernel larger than
+// 1×1 when they have fewer than 16 positions, for a pointwise one also on larger maps
+// when it does not reduce the channels. Measured on ResNet50 v2's layers at 96×96
+// (forward, batch 16 and 32, against one image at a time, same bits): 3×3 kernels on
+// 3×3 maps of 512 channels 1.65-2.03× faster (the per-image product is 9 columns wide
+// and streams the 9.4 MB kernel once per image); pointwise on 3×3 maps 1.19-1.70×, on 6×6
+// maps 1.10-1.22× from 256 channels to 1024 but 3-5% slower from 1024 to 256 (whose
+// 1024-deep product is cut into four blocks of depth that each read and write the
+// block's whole output again); 3×3 kernels on 4×4 maps of 128 channels (16 positions, a
+// whole tile) 3-15% slower.
+func (g *ConvGeom) imageBlocks() bool {
 	p := g.OH * g.OW
-	return pointwiseBlocksOn && g.isPointwise() && p%16 != 0 && (p < 16 || g.C <= g.O)
+	if !imageBlocksOn || p%16 == 0 {
+		return false
+	}
+	if g.isPointwise() {
+		return p < 16 || g.C <= g.O
+	}
+	return p < 16
 }
 
-// pointwiseBlocksOn lets tests and benchmarks run the other paths on shapes
-// convPointwiseBlocks takes.
-var pointwiseBlocksOn = true
+// imageBlocksOn lets tests and benchmarks run the other paths on shapes convImageBlocks
+// takes.
+var imageBlocksOn = true
 
-// pointwiseBlock is the number of images convPointwiseBlocks puts side by side for a
-// pointwise convolution over maps of p positions: enough for whole 16-wide tiles
+// imageBlockSize is the number of images convImageBlocks puts side by side for maps of p
+// positions: enough for whole 16-wide tiles
 // (16/gcd(p, 16)), but no more than leave minBlocks blocks. Like the other block sizes
 // it depends on the shape only.
-func pointwiseBlock(n, p int) int {
+func imageBlockSize(n, p int) int {
 	a, b := p, 16
 	for b != 0 {
 		a, b = b, a%b
@@ -196,23 +206,25 @@ func pointwiseBlock(n, p int) int {
 }
 
 // minBlocks is the fewest blocks of images the per-goroutine block paths (Winograd's
-// small maps, pointwise blocks) cut a batch into, where the batch allows: a batch of 16
+// small maps, convImageBlocks) cut a batch into, where the batch allows: a batch of 16
 // gives two blocks to each of two goroutines.
 const minBlocks = 4
 
-// convPointwiseBlocks is convImages for a pointwise convolution over maps whose positions
-// leave a partial 16-wide tile (ResNet50 v2's 6×6 and 3×3 maps at 96×96): each goroutine
-// copies a block of images side by side into [C, nb·P] (padded to whole tiles), multiplies
-// it by the kernel with one single-threaded GEMM, and writes the columns back to the
-// images with the bias and batch norm applied. Each output is the sum of the im2col path,
-// term for term.
-func convPointwiseBlocks(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) {
+// convImageBlocks is convImages for the small maps imageBlocks picks (ResNet50 v2's 6×6
+// and 3×3 maps at 96×96): each goroutine copies a block of images side by
+// side into [K, nb·P] (their im2col matrices, or the images themselves for a pointwise
+// convolution; padded to whole tiles), multiplies it by the kernel with one
+// single-threaded GEMM, and writes the columns back to the images with the bias and
+// batch norm applied. Each output is the sum of the im2col path, term for term.
+func convImageBlocks(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) {
 	P := g.OH * g.OW
-	nb := pointwiseBlock(g.N, P)
+	K := g.C * g.KH * g.KW
+	nb := imageBlockSize(g.N, P)
 	ld := wholeTiles(nb * P)
-	xs, ys := g.C*P, g.O*P
+	xs, ys := g.C*g.H*g.W, g.O*P
+	pointwise := g.isPointwise()
 	parDyn((g.N+nb-1)/nb, func(next func() (int, bool)) {
-		in := scratch.get(g.C * ld)
+		in := scratch.get(K * ld)
 		defer scratch.put(in)
 		out := scratch.get(g.O * ld)
 		defer scratch.put(out)
@@ -222,12 +234,16 @@ func convPointwiseBlocks(g *ConvGeom, x, w, bias, scale, shift []float32, relu b
 				return
 			}
 			n0, n1 := blk*nb, min(g.N, (blk+1)*nb)
-			for c := 0; c < g.C; c++ {
-				for n := n0; n < n1; n++ {
+			for n := n0; n < n1; n++ {
+				if !pointwise {
+					im2colLD(g, x[n*xs:(n+1)*xs], in[(n-n0)*P:], ld)
+					continue
+				}
+				for c := 0; c < g.C; c++ {
 					copy(in[c*ld+(n-n0)*P:c*ld+(n-n0+1)*P], x[n*xs+c*P:n*xs+(c+1)*P])
 				}
 			}
-			gemmSerial(false, false, g.O, ld, g.C, 1, w, g.C, in, ld, 0, out, ld)
+			gemmSerial(false, false, g.O, ld, K, 1, w, K, in, ld, 0, out, ld)
 			for o := 0; o < g.O; o++ {
 				for n := n0; n < n1; n++ {
 					convOutput(y[n*ys+o*P:n*ys+(o+1)*P], out[o*ld+(n-n0)*P:o*ld+(n-n0+1)*P], o, bias, scale, shift, relu)

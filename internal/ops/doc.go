@@ -63,10 +63,12 @@
 //     matrix: convIndirect copies the image once into a zero-padded buffer and
 //     blas.SgemmIndirect reads each kernel tap's row from it through a table of offsets,
 //     the same sums in the same order.
-//   - Pointwise convolutions over maps whose positions leave a partial 16-wide tile (6×6
-//     and 3×3) run over blocks of images side by side, whole tiles wide
-//     (convPointwiseBlocks), where that measured faster, else through the indirect
-//     product with each image laid out as one row; the same sums either way.
+//   - Convolutions over maps whose positions leave a partial 16-wide tile (6×6 and 3×3)
+//     run over blocks of images side by side, whole tiles wide (convImageBlocks: the
+//     images themselves, or their im2col matrices), where that measured faster: maps of
+//     fewer than 16 positions, and pointwise ones that do not reduce the channels. Other
+//     pointwise ones over such maps run through the indirect product with each image
+//     laid out as one row. The same sums either way.
 //
 // Maps of fewer than 8 positions (ResNet50's last stages: 1×1 and 2×2 maps of 512-2048
 // channels) run batched instead (cpu_conv_batched.go): the im2col matrices of a block of
@@ -132,9 +134,33 @@
 // of offsets into a zero-padded copy of the image) removes im2col, and wins on ResNet50
 // v2's layers (25-34% at 96×96), but on ResNet20's and ResNet56's 16- and 32-channel
 // layers it tied or lost in whole-network runs, so they keep im2col (indirectGeom);
-// their inference stays at 0.83-0.98x PyTorch's over this session's runs. BenchmarkConv
-// (ResNet20's shapes) and BenchmarkConvSmallMaps (ResNet50 v2's, both paths in one loop
-// with their ratio) measure the convolutions alone.
+// their inference stayed at 0.83-0.98x PyTorch's over session 4's runs.
+//
+// Session 5 took the 3×3 stride-1 convolutions to Winograd's F(2×2, 3×3) (forward, dx
+// and dw, see above). BenchmarkConvWinograd, forward, CPU time of the path taken before
+// over Winograd's: 1.13× for 8 channels of 32×32, 1.71× for 16 of 32×32, 1.55× for 32
+// of 16×16, 2.23× for 64 of 8×8 (batch 128); ResNet50 v2's 64 of 24×24 1.98×, 128 of
+// 12×12 1.82-1.87×, 256 of 6×6 1.70-1.87× (batch 16 and 32). It lost on ResNet20's stem
+// (3 channels: 0.79-0.83×) and on 4×4 maps at batch 16 (0.75×; 1.29× at 32), which
+// keep their paths; fusing the batch norm into the output transform gave nothing
+// measurable while convolutions with a bias (Keras' default) still took convOutput's
+// two passes, and 7-10% on ResNet20's inference once it took the bias too. The same
+// session found the per-goroutine GEMMs cut into calls of 7 to 54 rows, to stay under
+// blas' threading threshold, each packing a partial row block of A (blas.SgemmSerial
+// removed the cut: ResNet50 v2 96² b16 training 39 to 45 img/s, inference 175 to 205),
+// and the kernel gradient of 3×3 maps summed one 9-deep product per image into a 9.4 MB
+// partial sum (now chunks of about 256 positions). Profiles after these changes
+// (phase=train and phase=eval samples): ResNet20 inference is GEMM about 50%, the
+// Winograd transforms and the padded copies 21%, im2col (the stem and the stride-2
+// layers) 11%, residual additions 4%; its training is GEMM 32%, the transforms 17%,
+// im2col 10% and the rest the batch norm, ReLU and sums' memory-bound passes over
+// activations that no longer fit the cache. ResNet50 v2 96² b32 is GEMM 58% of
+// training and 64% of inference (the 1×1 convolutions and the 3×3 maps' products),
+// with the transposes, the stem's pooling and Adam 2-3% each. What is left is spread
+// thin: the 1×1 convolutions, the stride-2 layers' im2col, and elementwise passes that
+// fusing with the convolutions could remove. BenchmarkConv (ResNet20's shapes),
+// BenchmarkConvWinograd and BenchmarkConvSmallMaps (ResNet50 v2's, both paths in one
+// loop with their ratio) measure the convolutions alone.
 //
 // Under the project's executor (internal/exec) some nodes run fused with their single
 // consumer (exec.Fuser), bit for bit as the separate ops would compute them: a batch

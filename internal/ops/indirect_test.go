@@ -19,8 +19,8 @@ func TestConvIndirectSameBits(t *testing.T) {
 	saved := indirectMinC
 	indirectMinC = 1 // small channel counts keep the test fast
 	// Winograd and the pointwise blocks would take some shapes from both paths.
-	winogradOn, pointwiseBlocksOn = false, false
-	defer func() { indirectMinC, winogradOn, pointwiseBlocksOn = saved, true, true }()
+	winogradOn, imageBlocksOn = false, false
+	defer func() { indirectMinC, winogradOn, imageBlocksOn = saved, true, true }()
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, c := range []struct {
 		n, ci, co, h, w, k int
@@ -102,8 +102,8 @@ func BenchmarkConvIndirectPointwise(b *testing.B) {
 		y := make([]float32, 32*c.co*36)
 		for _, on := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%dto%d/indirect=%v", c.ci, c.co, on), func(b *testing.B) {
-				indirectOn, pointwiseBlocksOn = on, false
-				defer func() { indirectOn, pointwiseBlocksOn = true, true }()
+				indirectOn, imageBlocksOn = on, false
+				defer func() { indirectOn, imageBlocksOn = true, true }()
 				for i := 0; i < b.N; i++ {
 					convImages(&g, x, w, nil, nil, nil, false, y)
 				}
@@ -151,25 +151,28 @@ func TestConvBackwardWideSameBits(t *testing.T) {
 	}
 }
 
-// TestConvPointwiseBlocksSameBits checks that pointwise convolutions over blocks of
-// images side by side give the bits of the plain GEMM over each image, with and without
-// bias and batch norm, for blocks that fill whole tiles, partial last blocks and maps of
-// 9 and 36 positions.
-func TestConvPointwiseBlocksSameBits(t *testing.T) {
+// TestConvImageBlocksSameBits checks that convolutions over blocks of images side by
+// side give the bits of one image at a time, with and without bias and batch norm, for
+// blocks that fill whole tiles and partial last blocks: pointwise over maps of 9, 15 and
+// 36 positions, 3×3 kernels over 3×3 maps, stride 1 and 2.
+func TestConvImageBlocksSameBits(t *testing.T) {
 	if b := blas.Backend(); b == "openblas" {
 		t.Skip("OpenBLAS's sums depend on the width of the product")
 	}
 	rng := rand.New(rand.NewPCG(8, 8))
-	for _, c := range []struct{ n, ci, co, h, w int }{{9, 16, 24, 6, 6}, {5, 8, 40, 3, 3}, {11, 12, 12, 3, 5}} {
-		g, err := NewConvGeom(tensor.Shape{c.n, c.ci, c.h, c.w}, tensor.Shape{c.co, c.ci, 1, 1}, 1, 1, Padding2D{})
+	for _, c := range []struct{ n, ci, co, h, w, k, s, pad int }{
+		{9, 16, 24, 6, 6, 1, 1, 0}, {5, 8, 40, 3, 3, 1, 1, 0}, {11, 12, 12, 3, 5, 1, 1, 0},
+		{7, 16, 8, 3, 3, 3, 1, 1}, {6, 8, 16, 6, 6, 3, 2, 1},
+	} {
+		g, err := NewConvGeom(tensor.Shape{c.n, c.ci, c.h, c.w}, tensor.Shape{c.co, c.ci, c.k, c.k}, c.s, c.s, Padding2D{c.pad, c.pad, c.pad, c.pad})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !g.pointwiseBlocks() {
+		if !g.imageBlocks() {
 			t.Fatalf("%v: the blocks would not run", g)
 		}
 		x := randTensor(rng, -1, 1, c.n, c.ci, c.h, c.w).Float32s()
-		w := randTensor(rng, -1, 1, c.co, c.ci, 1, 1).Float32s()
+		w := randTensor(rng, -1, 1, g.WShape()...).Float32s()
 		bias, scale, shift := randTensor(rng, -1, 1, c.co).Float32s(), randTensor(rng, -1, 1, c.co).Float32s(), randTensor(rng, -1, 1, c.co).Float32s()
 		for _, affine := range []bool{false, true} {
 			var b, sc, sh []float32
@@ -177,8 +180,8 @@ func TestConvPointwiseBlocksSameBits(t *testing.T) {
 				b, sc, sh = bias, scale, shift
 			}
 			out := func(on bool) []float32 {
-				pointwiseBlocksOn, indirectOn = on, false
-				defer func() { pointwiseBlocksOn, indirectOn = true, true }()
+				imageBlocksOn, indirectOn = on, false
+				defer func() { imageBlocksOn, indirectOn = true, true }()
 				y := make([]float32, size(g.YShape()))
 				convImages(&g, x, w, b, sc, sh, affine, y)
 				return y
