@@ -757,14 +757,20 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 	// dw[o,c,tap] = Σ_groups M[(o, kk-1-tap), c], in group order.
 	sumGroups(parts, groups, TK*g.C)
 	unflipGradient(g, parts[:TK*g.C], dw)
+	sumBiasGroups(bparts, groups, db)
+	return nil
+}
+
+// sumBiasGroups sets db[o] to the sum over the groups, in group order, of the per-group
+// bias-gradient sums bparts[gi·len(db) + o].
+func sumBiasGroups(bparts []float64, groups int, db []float32) {
 	for o := range db {
 		var s float64
 		for gi := 0; gi < groups; gi++ {
-			s += bparts[gi*g.O+o]
+			s += bparts[gi*len(db)+o]
 		}
 		db[o] = float32(s)
 	}
-	return nil
 }
 
 // chunkCols is the depth ConvBackward aims at for a chunk's kernel-gradient product: the

@@ -38,33 +38,25 @@ var winogradOn = true
 // [O, C, 3, 3] into u: U[ξ] starts at u[ξ·us], us ≥ O·C. The pairs (o, c) are shared
 // out among the goroutines.
 func winogradFilter(o, c int, w, u []float32, us int) {
-	oc := o * c
-	const piece = 512
-	parDyn((oc+piece-1)/piece, func(next func() (int, bool)) {
-		for {
-			p, ok := next()
-			if !ok {
-				return
+	parFor(o*c, 512, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			k := w[i*9 : i*9+9 : i*9+9]
+			// t = G k: 4×3.
+			var t [12]float32
+			for j := 0; j < 3; j++ {
+				k0, k1, k2 := k[j], k[3+j], k[6+j]
+				t[j] = k0
+				t[3+j] = 0.5 * (k0 + k1 + k2)
+				t[6+j] = 0.5 * (k0 - k1 + k2)
+				t[9+j] = k2
 			}
-			for i := p * piece; i < min(oc, (p+1)*piece); i++ {
-				k := w[i*9 : i*9+9 : i*9+9]
-				// t = G k: 4×3.
-				var t [12]float32
-				for j := 0; j < 3; j++ {
-					k0, k1, k2 := k[j], k[3+j], k[6+j]
-					t[j] = k0
-					t[3+j] = 0.5 * (k0 + k1 + k2)
-					t[6+j] = 0.5 * (k0 - k1 + k2)
-					t[9+j] = k2
-				}
-				// U = t Gᵀ: 4×4.
-				for r := 0; r < 4; r++ {
-					t0, t1, t2 := t[3*r], t[3*r+1], t[3*r+2]
-					u[(4*r+0)*us+i] = t0
-					u[(4*r+1)*us+i] = 0.5 * (t0 + t1 + t2)
-					u[(4*r+2)*us+i] = 0.5 * (t0 - t1 + t2)
-					u[(4*r+3)*us+i] = t2
-				}
+			// U = t Gᵀ: 4×4.
+			for r := 0; r < 4; r++ {
+				t0, t1, t2 := t[3*r], t[3*r+1], t[3*r+2]
+				u[(4*r+0)*us+i] = t0
+				u[(4*r+1)*us+i] = 0.5 * (t0 + t1 + t2)
+				u[(4*r+2)*us+i] = 0.5 * (t0 - t1 + t2)
+				u[(4*r+3)*us+i] = t2
 			}
 		}
 	})

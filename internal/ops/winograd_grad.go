@@ -89,30 +89,22 @@ func winogradGradT(dyt []float32, o int, d []float32, ds, th, tw int) {
 // winogradFilterGrad sets dw [O, C, 3, 3] to Gᵀ·dU[o][c]·G from du (dU[ξ] [O, C] at
 // du[ξ·us:]), sharing the pairs (o, c) out among the goroutines.
 func winogradFilterGrad(o, c int, du []float32, us int, dw []float32) {
-	oc := o * c
-	const piece = 512
-	parDyn((oc+piece-1)/piece, func(next func() (int, bool)) {
-		for {
-			p, ok := next()
-			if !ok {
-				return
+	parFor(o*c, 512, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			// t = Gᵀ·dU: 3×4.
+			var t [3][4]float32
+			for j := 0; j < 4; j++ {
+				u0, u1, u2, u3 := du[j*us+i], du[(4+j)*us+i], du[(8+j)*us+i], du[(12+j)*us+i]
+				t[0][j] = u0 + 0.5*(u1+u2)
+				t[1][j] = 0.5 * (u1 - u2)
+				t[2][j] = 0.5*(u1+u2) + u3
 			}
-			for i := p * piece; i < min(oc, (p+1)*piece); i++ {
-				// t = Gᵀ·dU: 3×4.
-				var t [3][4]float32
-				for j := 0; j < 4; j++ {
-					u0, u1, u2, u3 := du[j*us+i], du[(4+j)*us+i], du[(8+j)*us+i], du[(12+j)*us+i]
-					t[0][j] = u0 + 0.5*(u1+u2)
-					t[1][j] = 0.5 * (u1 - u2)
-					t[2][j] = 0.5*(u1+u2) + u3
-				}
-				k := dw[i*9 : i*9+9 : i*9+9]
-				for r := 0; r < 3; r++ {
-					t0, t1, t2, t3 := t[r][0], t[r][1], t[r][2], t[r][3]
-					k[3*r] = t0 + 0.5*(t1+t2)
-					k[3*r+1] = 0.5 * (t1 - t2)
-					k[3*r+2] = 0.5*(t1+t2) + t3
-				}
+			k := dw[i*9 : i*9+9 : i*9+9]
+			for r := 0; r < 3; r++ {
+				t0, t1, t2, t3 := t[r][0], t[r][1], t[r][2], t[r][3]
+				k[3*r] = t0 + 0.5*(t1+t2)
+				k[3*r+1] = 0.5 * (t1 - t2)
+				k[3*r+2] = 0.5*(t1+t2) + t3
 			}
 		}
 	})
@@ -193,11 +185,5 @@ func winogradKernelGrad(g *ConvGeom, x, dy, dw, db []float32) {
 	})
 	sumGroups(parts, groups, 16*us)
 	winogradFilterGrad(g.O, g.C, parts, us, dw)
-	for o := range db {
-		var s float64
-		for gi := 0; gi < groups; gi++ {
-			s += bparts[gi*g.O+o]
-		}
-		db[o] = float32(s)
-	}
+	sumBiasGroups(bparts, groups, db)
 }
