@@ -254,7 +254,7 @@ func convImages(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []
 		convImageBlocks(g, x, w, bias, scale, shift, relu, y)
 		return
 	}
-	if ig, ok := g.indirectGeom(); ok && convIndirect(&ig, x, w, bias, scale, shift, relu, y) {
+	if g.indirectGeom() && convIndirect(g, x, w, bias, scale, shift, relu, y) {
 		return
 	}
 	P := g.OH * g.OW
@@ -312,41 +312,31 @@ func convOutput(dst, src []float32, o int, bias, scale, shift []float32, relu bo
 // wholeTiles rounds n up to whole 16-wide GEMM tiles.
 func wholeTiles(n int) int { return (n + 15) / 16 * 16 }
 
-// indirectGeom returns the geometry convIndirect should run g as, and whether it should.
-//
-// A stride-1 convolution with a kernel larger than 1×1 runs as itself when its padded
-// rows are at most a third wider than its output rows (the extra columns are computed
-// and dropped): 6×6 maps and wider for a 3×3 kernel. Measured with
+// indirectGeom reports whether convImages should run g by convIndirect: a stride-1
+// convolution with a kernel larger than 1×1 whose padded rows are at most a third wider
+// than its output rows (the extra columns are computed and dropped): 6×6 maps and wider
+// for a 3×3 kernel. Since Winograd took the 3×3 convolutions of even output sizes, that
+// leaves larger kernels and odd sizes. Measured with
 // BenchmarkConvIndirect (batch 128, forward), the indirect product against im2col: 4%
 // faster on 16 channels of 32×32, the same on 32 of 16×16, 12% faster on 64 of 8×8, 34%
 // on 64 of 24×24, 25% on 128 of 12×12 and 30% on 64 of 6×6 (whose 6·8 columns fill a
 // 48-wide tile where the 36 of im2col did not), but twice as slow on 128 of 4×4 (half as
 // many columns again, and a partial tile).
 //
-// A pointwise convolution over maps whose positions do not fill whole 16-wide tiles
-// (ResNet50 v2's 6×6 maps at 96×96: 36 positions, which a 48-wide tile pads by packing B
-// and merging every tile from scratch) runs as a convolution over each image laid out as
-// one row of positions, padded to whole tiles; the extra columns are dropped.
-// BenchmarkConvIndirectPointwise: 28% faster from 1024 channels to 256, 6% from 256 to
-// 1024.
+// (Pointwise convolutions over maps that leave a partial tile ran here too, each image
+// laid out as one padded row, until blocks of images side by side beat them:
+// convImageBlocks.)
 //
-// Both need 64 input channels or more: with every stride-1 convolution indirect,
+// It needs 64 input channels or more: with every stride-1 convolution indirect,
 // ResNet56's inference ran about 10% slower (its 16- and 32-channel layers) while
 // ResNet50 v2's ran 10-28% faster; from 64 channels on, ResNet20 and ResNet56 tie with
 // im2col.
-func (g *ConvGeom) indirectGeom() (ConvGeom, bool) {
+func (g *ConvGeom) indirectGeom() bool {
 	if !indirectOn || g.C < indirectMinC || g.SH != 1 || g.SW != 1 {
-		return *g, false
-	}
-	if g.isPointwise() {
-		p := g.OH * g.OW
-		flat := *g
-		flat.H, flat.W, flat.OH, flat.OW = 1, p, 1, p
-		flat.PadR = wholeTiles(p) - p
-		return flat, p%16 != 0
+		return false
 	}
 	wp := g.W + g.PadL + g.PadR
-	return *g, g.KH*g.KW > 1 && 3*wp <= 4*g.OW
+	return g.KH*g.KW > 1 && 3*wp <= 4*g.OW
 }
 
 // indirectOn lets tests and benchmarks run the im2col path on shapes convIndirect takes.

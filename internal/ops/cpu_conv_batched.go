@@ -168,25 +168,19 @@ func convBackwardFilterBatched(g *ConvGeom, x, dy, dw []float32) {
 }
 
 // imageBlocks reports whether convImages should run g by convImageBlocks: maps whose
-// positions leave a partial 16-wide tile, for a convolution with a kernel larger than
-// 1×1 when they have fewer than 16 positions, for a pointwise one also on larger maps
-// when it does not reduce the channels. Measured on ResNet50 v2's layers at 96×96
-// (forward, batch 16 and 32, against one image at a time, same bits): 3×3 kernels on
-// 3×3 maps of 512 channels 1.65-2.03× faster (the per-image product is 9 columns wide
-// and streams the 9.4 MB kernel once per image); pointwise on 3×3 maps 1.19-1.70×, on 6×6
-// maps 1.10-1.22× from 256 channels to 1024 but 3-5% slower from 1024 to 256 (whose
-// 1024-deep product is cut into four blocks of depth that each read and write the
-// block's whole output again); 3×3 kernels on 4×4 maps of 128 channels (16 positions, a
-// whole tile) 3-15% slower.
+// positions leave a partial 16-wide tile, any of them for a pointwise convolution, those
+// of fewer than 16 positions for a larger kernel. BenchmarkConvImageBlocks (ResNet50 v2's
+// layers at 96×96, forward, batch 16 and 32, against one image at a time, same bits):
+// 3×3 kernels on 3×3 maps of 512 channels 1.68-1.95× faster (the per-image product is 9
+// columns wide and streams the 9.4 MB kernel once per image), pointwise on 3×3 maps
+// 1.32-2.01×, on 6×6 maps 1.32-1.46×; 3×3 kernels on 4×4 maps of 128 channels (16
+// positions, a whole tile, left alone) 1-3% slower.
 func (g *ConvGeom) imageBlocks() bool {
 	p := g.OH * g.OW
 	if !imageBlocksOn || p%16 == 0 {
 		return false
 	}
-	if g.isPointwise() {
-		return p < 16 || g.C <= g.O
-	}
-	return p < 16
+	return g.isPointwise() || p < 16
 }
 
 // imageBlocksOn lets tests and benchmarks run the other paths on shapes convImageBlocks

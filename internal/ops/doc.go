@@ -65,10 +65,9 @@
 //     the same sums in the same order.
 //   - Convolutions over maps whose positions leave a partial 16-wide tile (6×6 and 3×3)
 //     run over blocks of images side by side, whole tiles wide (convImageBlocks: the
-//     images themselves, or their im2col matrices), where that measured faster: maps of
-//     fewer than 16 positions, and pointwise ones that do not reduce the channels. Other
-//     pointwise ones over such maps run through the indirect product with each image
-//     laid out as one row. The same sums either way.
+//     images themselves, or their im2col matrices): every pointwise one, and those with
+//     larger kernels on maps of fewer than 16 positions. The same sums as one image at a
+//     time.
 //
 // Maps of fewer than 8 positions (ResNet50's last stages: 1×1 and 2×2 maps of 512-2048
 // channels) run batched instead (cpu_conv_batched.go): the im2col matrices of a block of

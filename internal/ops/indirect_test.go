@@ -30,14 +30,12 @@ func TestConvIndirectSameBits(t *testing.T) {
 		{2, 5, 20, 17, 19, 3, Padding2D{1, 1, 1, 1}},
 		{2, 3, 37, 16, 16, 3, Padding2D{0, 1, 0, 1}},
 		{2, 8, 12, 20, 32, 5, Padding2D{2, 2, 2, 2}},
-		{3, 16, 24, 6, 6, 1, Padding2D{}}, // pointwise over 36 positions
-		{2, 7, 9, 5, 3, 1, Padding2D{}},
 	} {
 		g, err := NewConvGeom(tensor.Shape{c.n, c.ci, c.h, c.w}, tensor.Shape{c.co, c.ci, c.k, c.k}, 1, 1, c.pad)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := g.indirectGeom(); !ok {
+		if !g.indirectGeom() {
 			t.Fatalf("%v: the indirect path would not run", g)
 		}
 		x := randTensor(rng, -1, 1, c.n, c.ci, c.h, c.w).Float32s()
@@ -83,27 +81,6 @@ func BenchmarkConvIndirect(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%d/indirect=%v", c.c, c.hw, c.hw, on), func(b *testing.B) {
 				indirectOn, indirectMinC, winogradOn = on, 1, false
 				defer func() { indirectOn, indirectMinC, winogradOn = true, 64, true }()
-				for i := 0; i < b.N; i++ {
-					convImages(&g, x, w, nil, nil, nil, false, y)
-				}
-			})
-		}
-	}
-}
-
-// BenchmarkConvIndirectPointwise times ResNet50 v2's 1×1 convolutions over 6×6 maps (batch
-// 32, forward), where the 36 positions make a partial tile, with and without the padded
-// indirect product.
-func BenchmarkConvIndirectPointwise(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, c := range []struct{ ci, co int }{{1024, 256}, {256, 1024}} {
-		g, _ := NewConvGeom(tensor.Shape{32, c.ci, 6, 6}, tensor.Shape{c.co, c.ci, 1, 1}, 1, 1, Padding2D{})
-		x, w := randTensor(rng, -1, 1, 32, c.ci, 6, 6).Float32s(), randTensor(rng, -1, 1, c.co, c.ci, 1, 1).Float32s()
-		y := make([]float32, 32*c.co*36)
-		for _, on := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%dto%d/indirect=%v", c.ci, c.co, on), func(b *testing.B) {
-				indirectOn, imageBlocksOn = on, false
-				defer func() { indirectOn, imageBlocksOn = true, true }()
 				for i := 0; i < b.N; i++ {
 					convImages(&g, x, w, nil, nil, nil, false, y)
 				}
@@ -193,5 +170,52 @@ func TestConvImageBlocksSameBits(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkConvImageBlocks times ResNet50 v2's convolutions on small maps at 96×96
+// (batch 16 and 32, forward) over blocks of images side by side and one image at a time
+// (the indirect product, or im2col), alternating within one loop, and reports their
+// ratio (other/blocks: above 1, the blocks are faster); the shapes imageBlocks turns down
+// are among them.
+//
+//	go test ./internal/ops -run '^$' -bench ConvImageBlocks -benchtime 10x
+func BenchmarkConvImageBlocks(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, c := range []struct{ n, ci, co, hw, k int }{
+		{16, 512, 512, 3, 3}, {32, 512, 512, 3, 3}, {16, 128, 128, 4, 3}, {32, 128, 128, 4, 3},
+		{16, 2048, 512, 3, 1}, {16, 512, 2048, 3, 1}, {32, 2048, 512, 3, 1},
+		{16, 1024, 256, 6, 1}, {16, 256, 1024, 6, 1}, {32, 1024, 256, 6, 1}, {32, 256, 1024, 6, 1},
+	} {
+		pad := c.k / 2
+		g, err := NewConvGeom(tensor.Shape{c.n, c.ci, c.hw, c.hw}, tensor.Shape{c.co, c.ci, c.k, c.k}, 1, 1, Padding2D{pad, pad, pad, pad})
+		if err != nil {
+			b.Fatal(err)
+		}
+		x, w := randTensor(rng, -1, 1, g.XShape()...).Float32s(), randTensor(rng, -1, 1, g.WShape()...).Float32s()
+		y := make([]float32, size(g.YShape()))
+		pass := func(blocks bool) float64 {
+			winogradOn = false
+			defer func() { winogradOn = true }()
+			cpu0 := cpuSeconds()
+			if blocks {
+				convImageBlocks(&g, x, w, nil, nil, nil, false, y)
+			} else {
+				imageBlocksOn = false
+				convImages(&g, x, w, nil, nil, nil, false, y)
+				imageBlocksOn = true
+			}
+			return cpuSeconds() - cpu0
+		}
+		b.Run(fmt.Sprintf("%dto%dx%dx%dk%d/b%d", c.ci, c.co, c.hw, c.hw, c.k, c.n), func(b *testing.B) {
+			pass(false)
+			pass(true)
+			var other, blocks float64
+			for b.Loop() {
+				other += pass(false)
+				blocks += pass(true)
+			}
+			b.ReportMetric(other/blocks, "other/blocks")
+		})
 	}
 }
