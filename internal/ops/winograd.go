@@ -1,7 +1,8 @@
 package ops
 
 // Winograd's minimal filtering F(2×2, 3×3) for 3×3, stride-1 convolutions (forward, in
-// training and inference, and ConvBackwardData's transposed convolution): each 2×2
+// training and inference, and the transposed convolution that gives dx in ConvBackward
+// and ConvBackwardData; the kernel gradient is in winograd_grad.go): each 2×2
 // block of outputs (a tile) is computed from the 4×4 input patch around it as
 // Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, so the 36 multiplications of a tile per channel pair
 // become 16, done as 16 matrix products (one per element ξ of the 4×4 transformed
@@ -9,8 +10,8 @@ package ops
 // the T tiles of an image. The transforms only add and subtract (Bᵀ and Aᵀ hold 0 and ±1;
 // G holds ½, exact in binary), so the results differ from the direct sums by a few
 // roundings, not by a loss of precision: see TestConvWinograd for the tolerance. They
-// are not the im2col path's bits, but they are deterministic: each image is computed
-// alone, in a fixed order.
+// are not the im2col path's bits, but they are deterministic: each image, or block of
+// images of a size fixed by the shape, is computed alone, in a fixed order.
 //
 //	Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //	G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
