@@ -381,10 +381,7 @@ func convIndirect(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y 
 			}
 			img := x[n*xs : (n+1)*xs]
 			for c := 0; c < g.C; c++ {
-				for h := 0; h < g.H; h++ {
-					dst := xp[c*pp+(h+g.PadT)*wp+g.PadL:]
-					copy(dst[:g.W], img[(c*g.H+h)*g.W:(c*g.H+h+1)*g.W])
-				}
+				padCopy(img[c*g.H*g.W:(c+1)*g.H*g.W], g.W, g.H, xp[c*pp+g.PadT*wp+g.PadL:], wp)
 			}
 			if !blas.SgemmIndirect(g.O, np, K, w, K, xp, off, prod, np) {
 				ok.Store(false)
@@ -711,15 +708,10 @@ func (c CPU) ConvBackward(g *ConvGeom, x, w, dy, dx, dw, db []float32) error {
 						s, _ := vecSums(d[o*P:(o+1)*P], 0)
 						bp[o] += s
 					}
-					switch {
-					case inPlace:
+					if inPlace {
 						col = d
-					case !direct:
-						im2colLD(&t, d, dcol[j*HW:], ld)
-					default:
-						for r := 0; r < TK; r++ {
-							copy(dcol[r*ld+j*HW:r*ld+(j+1)*HW], d[r*HW:(r+1)*HW])
-						}
+					} else {
+						im2colLD(&t, d, dcol[j*HW:], ld) // for a pointwise t, a copy of d
 					}
 					transpose(g.C, HW, x[(n0+j)*xs:(n0+j+1)*xs], xt[j*HW*g.C:])
 				}

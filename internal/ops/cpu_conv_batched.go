@@ -188,9 +188,8 @@ func (g *ConvGeom) imageBlocks() bool {
 var imageBlocksOn = true
 
 // imageBlockSize is the number of images convImageBlocks puts side by side for maps of p
-// positions: enough for whole 16-wide tiles
-// (16/gcd(p, 16)), but no more than leave minBlocks blocks. Like the other block sizes
-// it depends on the shape only.
+// positions: enough for whole 16-wide tiles (16/gcd(p, 16)), but no more than leave
+// minBlocks blocks. Like the other block sizes it depends on the shape only.
 func imageBlockSize(n, p int) int {
 	a, b := p, 16
 	for b != 0 {
@@ -206,8 +205,8 @@ const minBlocks = 4
 
 // convImageBlocks is convImages for the small maps imageBlocks picks (ResNet50 v2's 6×6
 // and 3×3 maps at 96×96): each goroutine copies a block of images side by
-// side into [K, nb·P] (their im2col matrices, or the images themselves for a pointwise
-// convolution; padded to whole tiles), multiplies it by the kernel with one
+// side into [K, nb·P] (their im2col matrices, which for a pointwise convolution are the
+// images themselves; padded to whole tiles), multiplies it by the kernel with one
 // single-threaded GEMM, and writes the columns back to the images with the bias and
 // batch norm applied. Each output is the sum of the im2col path, term for term.
 func convImageBlocks(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool, y []float32) {
@@ -216,7 +215,6 @@ func convImageBlocks(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool,
 	nb := imageBlockSize(g.N, P)
 	ld := wholeTiles(nb * P)
 	xs, ys := g.C*g.H*g.W, g.O*P
-	pointwise := g.isPointwise()
 	parDyn((g.N+nb-1)/nb, func(next func() (int, bool)) {
 		in := scratch.get(K * ld)
 		defer scratch.put(in)
@@ -229,13 +227,7 @@ func convImageBlocks(g *ConvGeom, x, w, bias, scale, shift []float32, relu bool,
 			}
 			n0, n1 := blk*nb, min(g.N, (blk+1)*nb)
 			for n := n0; n < n1; n++ {
-				if !pointwise {
-					im2colLD(g, x[n*xs:(n+1)*xs], in[(n-n0)*P:], ld)
-					continue
-				}
-				for c := 0; c < g.C; c++ {
-					copy(in[c*ld+(n-n0)*P:c*ld+(n-n0+1)*P], x[n*xs+c*P:n*xs+(c+1)*P])
-				}
+				im2colLD(g, x[n*xs:(n+1)*xs], in[(n-n0)*P:], ld)
 			}
 			gemmSerial(false, false, g.O, ld, K, 1, w, K, in, ld, 0, out, ld)
 			for o := 0; o < g.O; o++ {

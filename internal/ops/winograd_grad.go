@@ -169,9 +169,7 @@ func winogradKernelGrad(g *ConvGeom, x, dy, dw, db []float32) {
 						bp[o] += s
 					}
 					transpose(g.C, HW, x[n*xs:(n+1)*xs], xt)
-					for h := 0; h < g.H; h++ {
-						copy(xtp[((h+g.PadT)*wp+g.PadL)*g.C:((h+g.PadT)*wp+g.PadL+g.W)*g.C], xt[h*g.W*g.C:(h+1)*g.W*g.C])
-					}
+					padCopy(xt, g.W*g.C, g.H, xtp[(g.PadT*wp+g.PadL)*g.C:], wp*g.C)
 					winogradInputT(xtp, g.C, v[j*T*g.C:], vs, th, tw)
 					transpose(g.O, P, d, dyt)
 					winogradGradT(dyt, g.O, dm[j*T*g.O:], ds, th, tw)
